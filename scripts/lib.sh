@@ -1,0 +1,106 @@
+# scripts/lib.sh: shared by README's two commands (scripts/demo, test/run).
+#
+# Installs what a fresh Debian 12 machine lacks, builds and installs vecdb,
+# and runs a throwaway PostgreSQL 15 cluster in a private directory. Source
+# it; every function prefixes its output with "vecdb:".
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+VECDB_ROOT=${VECDB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+
+# Debian packages the build, the tests, the demo and the benchmarks use.
+VECDB_PACKAGES=(
+	build-essential ca-certificates git sudo
+	postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
+	libtap-parser-sourcehandler-pgtap-perl libipc-run-perl
+	libeigen3-dev libxsimd-dev libgtest-dev libbenchmark-dev
+	clang-14 libclang-rt-14-dev
+	python3 python3-numpy python3-psycopg python3-matplotlib
+	python3-hnswlib python3-faiss dataset-fashion-mnist
+)
+
+vecdb_log() { echo "vecdb: $*" >&2; }
+
+# Run as root, or through sudo when we are not root.
+vecdb_as_root()
+{
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Run as the cluster's owner: PostgreSQL refuses to run as root, so root
+# hands the server to the postgres user that the postgresql-15 package makes.
+vecdb_as_owner()
+{
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- env PATH="$PG_BIN:$PATH" "$@"
+	else
+		env PATH="$PG_BIN:$PATH" "$@"
+	fi
+}
+
+vecdb_install_deps()
+{
+	local missing=()
+	local pkg
+	for pkg in "${VECDB_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
+			missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	vecdb_log "installing ${missing[*]}"
+	vecdb_as_root apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive vecdb_as_root apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null
+	# Debian's postgresql package starts a cluster on 5432; ours run on
+	# private ports, so that one is left alone.
+}
+
+vecdb_build_install()
+{
+	local werror=
+	[ -n "${CI:-}" ] && werror=VECDB_WERROR=1
+	vecdb_log "building"
+	make -C "$VECDB_ROOT" -s -j"$(nproc)" $werror PG_CONFIG="$PG_BIN/pg_config" all
+	vecdb_as_root make -C "$VECDB_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" install
+}
+
+# A TCP port nothing listens on.
+vecdb_free_port()
+{
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# vecdb_cluster_start DIR [extra postgresql.conf lines...]
+# Creates and starts a cluster in DIR (made if missing) on a free port of
+# 127.0.0.1, with its socket in DIR; exports PGHOST, PGPORT, PGUSER,
+# PGDATABASE and VECDB_PGDATA for psql, pg_regress and the tests.
+vecdb_cluster_start()
+{
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+	local port
+	port=$(vecdb_free_port)
+	vecdb_log "starting PostgreSQL in $dir on port $port"
+	vecdb_as_owner initdb -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; return 1; }
+	{
+		echo "port = $port"
+		echo "listen_addresses = '127.0.0.1'"
+		echo "unix_socket_directories = '$dir'"
+		echo "fsync = off"
+		echo "jit = off"
+		local line
+		for line in "$@"; do echo "$line"; done
+	} | vecdb_as_owner tee -a "$dir/data/postgresql.conf" >/dev/null
+	vecdb_as_owner pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null ||
+		{ cat "$dir/server.log" >&2; return 1; }
+	export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres VECDB_PGDATA=$dir/data
+}
+
+vecdb_cluster_stop()
+{
+	local dir=$1
+	[ -f "$dir/data/postmaster.pid" ] || return 0
+	vecdb_as_owner pg_ctl -D "$dir/data" -m fast -w stop >/dev/null || true
+}

@@ -1,0 +1,191 @@
+/*
+ * vector_format.cpp: parsers for the vector's text and binary formats.
+ *
+ * The text grammar is pgvector's: '[' element (',' element)* ']', with
+ * whitespace allowed around every token, and each element whatever strtof()
+ * accepts (so '1', '-2.5', '3e-7', '0x1p3' all work, as they do in float4).
+ */
+#include "core/vector_format.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace vecdb::core {
+
+namespace {
+
+/* The C locale's isspace(), which is what PostgreSQL's scanners use. */
+bool
+is_space(char c) noexcept
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+const char *
+skip_space(const char *p) noexcept
+{
+	while (is_space(*p))
+		p++;
+	return p;
+}
+
+ParseResult
+failure(ParseStatus status, std::size_t offset = 0, std::size_t length = 0) noexcept
+{
+	return ParseResult{status, 0, offset, length};
+}
+
+/* Classify a finite-or-not element; ok when it may be stored. */
+ParseStatus
+check_element(float value) noexcept
+{
+	if (std::isnan(value))
+		return ParseStatus::nan;
+	if (std::isinf(value))
+		return ParseStatus::infinite;
+	return ParseStatus::ok;
+}
+
+std::uint32_t
+load_be32(const unsigned char *p) noexcept
+{
+	return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
+		   (std::uint32_t(p[2]) << 8) | std::uint32_t(p[3]);
+}
+
+void
+store_be32(unsigned char *p, std::uint32_t v) noexcept
+{
+	p[0] = static_cast<unsigned char>(v >> 24);
+	p[1] = static_cast<unsigned char>(v >> 16);
+	p[2] = static_cast<unsigned char>(v >> 8);
+	p[3] = static_cast<unsigned char>(v);
+}
+
+} // namespace
+
+std::size_t
+text_dims_upper_bound(const char *text) noexcept
+{
+	std::size_t commas = 0;
+	for (const char *p = text; *p; p++)
+		commas += (*p == ',');
+	return commas + 1;
+}
+
+ParseResult
+parse_vector_text(const char *text, float *out, std::size_t capacity) noexcept
+{
+	const char *p = skip_space(text);
+	if (*p != '[')
+		return failure(ParseStatus::syntax);
+	p = skip_space(p + 1);
+	if (*p == ']')
+	{
+		/* '[]' is its own error, but only if nothing follows it */
+		if (*skip_space(p + 1) != '\0')
+			return failure(ParseStatus::syntax);
+		return failure(ParseStatus::empty);
+	}
+
+	std::size_t dims = 0;
+	for (;;)
+	{
+		/* strtof skips leading whitespace itself, but an empty element must
+		 * not be mistaken for the next one: stop at a separator first */
+		p = skip_space(p);
+		if (*p == ',' || *p == ']' || *p == '\0')
+			return failure(ParseStatus::syntax);
+
+		char *end;
+		errno = 0;
+		float value = std::strtof(p, &end);
+		if (end == p)
+			return failure(ParseStatus::syntax);
+
+		std::size_t offset = static_cast<std::size_t>(p - text);
+		std::size_t length = static_cast<std::size_t>(end - p);
+
+		/* ERANGE on underflow to a denormal or zero is fine, as in float4in */
+		if (errno == ERANGE && std::isinf(value))
+			return failure(ParseStatus::out_of_range, offset, length);
+		ParseStatus element = check_element(value);
+		if (element != ParseStatus::ok)
+			return failure(element, offset, length);
+
+		if (dims == capacity)
+			return failure(ParseStatus::too_many_dims);
+		out[dims++] = value;
+
+		p = skip_space(end);
+		if (*p == ',')
+		{
+			p++;
+			continue;
+		}
+		if (*p == ']')
+			break;
+		return failure(ParseStatus::syntax);
+	}
+
+	if (*skip_space(p + 1) != '\0')
+		return failure(ParseStatus::syntax);
+	return ParseResult{ParseStatus::ok, dims, 0, 0};
+}
+
+long
+binary_dims(const unsigned char *buf, std::size_t len) noexcept
+{
+	if (len < 4)
+		return -1;
+	/* int16, sign-extended: a negative count is a bad header, not a huge one */
+	return static_cast<std::int16_t>((buf[0] << 8) | buf[1]);
+}
+
+ParseResult
+parse_vector_binary(const unsigned char *buf, std::size_t len, float *out,
+					std::size_t capacity) noexcept
+{
+	long dims = binary_dims(buf, len);
+	if (dims < 0)
+		return failure(len < 4 ? ParseStatus::bad_length : ParseStatus::bad_header);
+	if (buf[2] != 0 || buf[3] != 0)
+		return failure(ParseStatus::bad_header);
+	if (dims == 0)
+		return failure(ParseStatus::empty);
+	if (static_cast<std::size_t>(dims) > capacity)
+		return failure(ParseStatus::too_many_dims);
+	if (len != binary_vector_size(static_cast<std::size_t>(dims)))
+		return failure(ParseStatus::bad_length);
+
+	for (long i = 0; i < dims; i++)
+	{
+		std::uint32_t bits = load_be32(buf + 4 + 4 * i);
+		float value;
+		std::memcpy(&value, &bits, sizeof(value));
+		ParseStatus element = check_element(value);
+		if (element != ParseStatus::ok)
+			return failure(element);
+		out[i] = value;
+	}
+	return ParseResult{ParseStatus::ok, static_cast<std::size_t>(dims), 0, 0};
+}
+
+void
+format_vector_binary(const float *x, std::size_t n, unsigned char *out) noexcept
+{
+	out[0] = static_cast<unsigned char>(n >> 8);
+	out[1] = static_cast<unsigned char>(n);
+	out[2] = 0;
+	out[3] = 0;
+	for (std::size_t i = 0; i < n; i++)
+	{
+		std::uint32_t bits;
+		std::memcpy(&bits, &x[i], sizeof(bits));
+		store_be32(out + 4 + 4 * i, bits);
+	}
+}
+
+} // namespace vecdb::core

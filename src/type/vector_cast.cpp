@@ -1,0 +1,95 @@
+/*
+ * vector_cast.cpp: casts between vector and SQL arrays.
+ *
+ *   integer[], real[], double precision[], numeric[]  ->  vector   (assignment)
+ *   vector  ->  real[]                                              (implicit)
+ */
+#include "type/vector.h"
+
+#include <cmath>
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+}
+
+using namespace vecdb;
+
+namespace {
+
+float
+element_to_float(Datum d, Oid type)
+{
+	switch (type)
+	{
+		case INT4OID:
+			return static_cast<float>(DatumGetInt32(d));
+		case FLOAT4OID:
+			return DatumGetFloat4(d);
+		case FLOAT8OID:
+		{
+			/* a finite double beyond float4 must not become Infinity */
+			double value = DatumGetFloat8(d);
+			float narrowed = static_cast<float>(value);
+			if (std::isinf(narrowed) && !std::isinf(value))
+				ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								errmsg("\"%g\" is out of range for type vector", value)));
+			return narrowed;
+		}
+		case NUMERICOID:
+			return DatumGetFloat4(DirectFunctionCall1(numeric_float4, d));
+		default:
+			ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+							errmsg("unsupported array type %s", format_type_be(type))));
+	}
+	pg_unreachable();
+}
+
+} // namespace
+
+/* array_to_vector(anyarray of the types above, typmod, explicit) */
+VECDB_FUNCTION(array_to_vector)
+{
+	ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
+	int32 typmod = PG_GETARG_INT32(1);
+	Oid type = ARR_ELEMTYPE(array);
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("array must be 1-D")));
+	if (array_contains_nulls(array))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						errmsg("array must not contain nulls")));
+
+	int16 typlen;
+	bool typbyval;
+	char typalign;
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+
+	Datum *elems;
+	int n;
+	deconstruct_array(array, type, typlen, typbyval, typalign, &elems, nullptr, &n);
+
+	check_dim(n);
+	check_expected_dim(typmod, n);
+
+	Vector *result = new_vector(n);
+	for (int i = 0; i < n; i++)
+	{
+		result->x[i] = element_to_float(elems[i], type);
+		check_element(result->x[i]);
+	}
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* vector_to_float4(vector, typmod, explicit) */
+VECDB_FUNCTION(vector_to_float4)
+{
+	Vector *v = PG_GETARG_VECTOR_P(0);
+	Datum *elems = palloc_array(Datum, v->dim);
+
+	for (int i = 0; i < v->dim; i++)
+		elems[i] = Float4GetDatum(v->x[i]);
+	PG_RETURN_POINTER(construct_array_builtin(elems, v->dim, FLOAT4OID));
+}

@@ -1,0 +1,171 @@
+/*
+ * vector_io.cpp: text and binary input/output, and the vector(n) modifier.
+ *
+ * Parsing itself is src/core's (pure, fuzzed); this file turns its verdicts
+ * into ERRORs and its output into varlenas.
+ */
+#include "type/vector.h"
+
+#include <cmath>
+
+extern "C" {
+#include "common/shortest_dec.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+}
+
+using namespace vecdb;
+
+namespace {
+
+/* The ERROR for a parse that failed; never returns. */
+pg_attribute_noreturn() void
+report_parse_failure(const core::ParseResult &result, const char *text)
+{
+	switch (result.status)
+	{
+		case core::ParseStatus::empty:
+		case core::ParseStatus::too_many_dims:
+			/* check_dim() words these the same way everywhere */
+			check_dim(result.status == core::ParseStatus::empty ? 0 : vector_max_dim + 1);
+			break;
+		case core::ParseStatus::out_of_range:
+			ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							errmsg("\"%.*s\" is out of range for type vector",
+								   static_cast<int>(result.token_length),
+								   text + result.token_offset)));
+			break;
+		case core::ParseStatus::nan:
+			check_element(NAN);
+			break;
+		case core::ParseStatus::infinite:
+			check_element(INFINITY);
+			break;
+		case core::ParseStatus::bad_header:
+			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+							errmsg("invalid binary vector header"),
+							errdetail("Dimensions must be positive and the reserved field 0.")));
+			break;
+		case core::ParseStatus::bad_length:
+			ereport(ERROR, (errcode(ERRCODE_PROTOCOL_VIOLATION),
+							errmsg("insufficient data left in message")));
+			break;
+		case core::ParseStatus::syntax:
+		case core::ParseStatus::ok:
+			break;
+	}
+	ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					errmsg("invalid input syntax for type vector: \"%s\"", text)));
+	pg_unreachable();
+}
+
+} // namespace
+
+/* vector_in(cstring, oid, typmod) */
+VECDB_FUNCTION(vector_in)
+{
+	const char *text = PG_GETARG_CSTRING(0);
+	int32 typmod = PG_GETARG_INT32(2);
+
+	/* Size the result from the commas, capped so a hostile string cannot make
+	 * us allocate more than the largest legal vector (plus one to notice it). */
+	Size bound = Min(core::text_dims_upper_bound(text), core::max_vector_dims + 1);
+	Vector *result = new_vector(static_cast<int>(bound));
+
+	core::ParseResult parsed = core::parse_vector_text(text, result->x, core::max_vector_dims);
+	if (parsed.status != core::ParseStatus::ok)
+		report_parse_failure(parsed, text);
+
+	int dim = static_cast<int>(parsed.dims);
+	check_expected_dim(typmod, dim);
+	result->dim = static_cast<int16>(dim);
+	SET_VARSIZE(result, vector_size(dim));
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* vector_out(vector): '[x,y,...]' with each float in its shortest exact form */
+VECDB_FUNCTION(vector_out)
+{
+	Vector *v = PG_GETARG_VECTOR_P(0);
+	/* FLOAT_SHORTEST_DECIMAL_LEN counts a NUL, which pays for the comma */
+	char *buf = static_cast<char *>(palloc(FLOAT_SHORTEST_DECIMAL_LEN * v->dim + 2));
+	char *p = buf;
+
+	*p++ = '[';
+	for (int i = 0; i < v->dim; i++)
+	{
+		if (i > 0)
+			*p++ = ',';
+		p += float_to_shortest_decimal_bufn(v->x[i], p);
+	}
+	*p++ = ']';
+	*p = '\0';
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+/* vector_typmod_in(cstring[]): the n of vector(n) */
+VECDB_FUNCTION(vector_typmod_in)
+{
+	ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
+	int n;
+	int32 *mods = ArrayGetIntegerTypmods(array, &n);
+
+	if (n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
+	if (mods[0] < 1)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("dimensions for type vector must be at least 1")));
+	if (mods[0] > vector_max_dim)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("dimensions for type vector cannot exceed %d", vector_max_dim)));
+	PG_RETURN_INT32(mods[0]);
+}
+
+/* vector_recv(internal, oid, typmod): int16 dims, int16 0, dims float4s */
+VECDB_FUNCTION(vector_recv)
+{
+	StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
+	int32 typmod = PG_GETARG_INT32(2);
+	auto *bytes = reinterpret_cast<const unsigned char *>(buf->data + buf->cursor);
+	Size available = static_cast<Size>(buf->len - buf->cursor);
+
+	/* Consume exactly our bytes; PostgreSQL itself rejects leftovers. */
+	long dims = core::binary_dims(bytes, available);
+	Size length = available;
+	if (dims > 0 && core::binary_vector_size(static_cast<Size>(dims)) < available)
+		length = core::binary_vector_size(static_cast<Size>(dims));
+
+	Vector *result = new_vector(dims > 0 ? Min(static_cast<int>(dims), vector_max_dim) : 1);
+	core::ParseResult parsed =
+		core::parse_vector_binary(bytes, length, result->x, static_cast<Size>(result->dim));
+	if (parsed.status != core::ParseStatus::ok)
+		report_parse_failure(parsed, "(binary)");
+
+	check_expected_dim(typmod, result->dim);
+	buf->cursor += static_cast<int>(length);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* vector_send(vector) */
+VECDB_FUNCTION(vector_send)
+{
+	Vector *v = PG_GETARG_VECTOR_P(0);
+	Size size = core::binary_vector_size(static_cast<Size>(v->dim));
+	bytea *result = static_cast<bytea *>(palloc(VARHDRSZ + size));
+
+	SET_VARSIZE(result, VARHDRSZ + size);
+	core::format_vector_binary(v->x, static_cast<Size>(v->dim),
+							   reinterpret_cast<unsigned char *>(VARDATA(result)));
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_BYTEA_P(result);
+}
+
+/* vector(vector, typmod, explicit): the cast that enforces vector(n) */
+VECDB_FUNCTION(vector)
+{
+	Vector *v = PG_GETARG_VECTOR_P(0);
+	check_expected_dim(PG_GETARG_INT32(1), v->dim);
+	PG_RETURN_VECTOR_P(v);
+}
