@@ -48,7 +48,8 @@ vecdb_install_deps()
 	[ ${#missing[@]} -eq 0 ] && return 0
 	vecdb_log "installing ${missing[*]}"
 	vecdb_as_root apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive vecdb_as_root apt-get install -y -qq --no-install-recommends \
+	# (through env: sudo would drop a plain variable assignment)
+	vecdb_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		"${missing[@]}" >/dev/null
 	# Debian's postgresql package starts a cluster on 5432; ours run on
 	# private ports, so that one is left alone.
