@@ -7,6 +7,10 @@
 
 #include <cmath>
 
+extern "C" {
+#include "access/detoast.h"
+}
+
 namespace vecdb {
 
 Vector *
@@ -17,6 +21,64 @@ new_vector(int dim)
 	SET_VARSIZE(v, size);
 	v->dim = static_cast<int16>(dim);
 	return v;
+}
+
+namespace {
+
+/*
+ * Per call site, per argument: the TOAST pointer seen last, and the value it
+ * points to once it has been seen twice in a row. Only the second sighting
+ * copies into the long-lived context, so a column whose value changes every
+ * row (the table side of a distance) costs an 18-byte compare and no copy.
+ */
+struct DetoastSlot
+{
+	char pointer[TOAST_POINTER_SIZE];
+	Vector *vector;
+};
+
+struct DetoastCache
+{
+	DetoastSlot slot[2];
+};
+
+} // namespace
+
+Vector *
+vector_arg_reusing_detoast(FunctionCallInfo fcinfo, int argno)
+{
+	Datum datum = PG_GETARG_DATUM(argno);
+	auto *raw = reinterpret_cast<struct varlena *>(DatumGetPointer(datum));
+	FmgrInfo *flinfo = fcinfo->flinfo;
+
+	/* Inline values need no fetch; direct calls have nowhere to cache. */
+	if (!VARATT_IS_EXTERNAL_ONDISK(raw) || flinfo == nullptr || argno > 1)
+		return datum_get_vector(datum);
+
+	auto *cache = static_cast<DetoastCache *>(flinfo->fn_extra);
+	if (cache == nullptr)
+	{
+		cache = static_cast<DetoastCache *>(
+			MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(DetoastCache)));
+		flinfo->fn_extra = cache;
+	}
+
+	DetoastSlot &slot = cache->slot[argno];
+	if (memcmp(slot.pointer, raw, TOAST_POINTER_SIZE) != 0)
+	{
+		memcpy(slot.pointer, raw, TOAST_POINTER_SIZE);
+		if (slot.vector != nullptr)
+			pfree(slot.vector);
+		slot.vector = nullptr;
+		return datum_get_vector(datum);
+	}
+	if (slot.vector == nullptr)
+	{
+		MemoryContext old = MemoryContextSwitchTo(flinfo->fn_mcxt);
+		slot.vector = datum_get_vector(datum);
+		MemoryContextSwitchTo(old);
+	}
+	return slot.vector;
 }
 
 void

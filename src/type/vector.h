@@ -37,6 +37,14 @@ datum_get_vector(Datum d)
 	return reinterpret_cast<Vector *>(PG_DETOAST_DATUM(d));
 }
 
+/*
+ * Argument argno of a function called once per row, detoasted so that a
+ * value repeated call after call is fetched from TOAST once per statement,
+ * not once per row (the query vector of ORDER BY v <-> q, when q comes from
+ * a table). The result belongs to the cache: never pfree it.
+ */
+Vector *vector_arg_reusing_detoast(FunctionCallInfo fcinfo, int argno);
+
 /* ERRORs shared by every function that builds or combines vectors. */
 void check_dim(int dim);                          /* 1..16000 */
 void check_expected_dim(int32 typmod, int dim);   /* matches vector(n) */
