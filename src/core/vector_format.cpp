@@ -140,8 +140,7 @@ binary_dims(const unsigned char *buf, std::size_t len) noexcept
 {
 	if (len < 4)
 		return -1;
-	/* int16, sign-extended: a negative count is a bad header, not a huge one */
-	return static_cast<std::int16_t>((buf[0] << 8) | buf[1]);
+	return (long(buf[0]) << 8) | buf[1];
 }
 
 ParseResult
@@ -150,13 +149,13 @@ parse_vector_binary(const unsigned char *buf, std::size_t len, float *out,
 {
 	long dims = binary_dims(buf, len);
 	if (dims < 0)
-		return failure(len < 4 ? ParseStatus::bad_length : ParseStatus::bad_header);
-	if (buf[2] != 0 || buf[3] != 0)
-		return failure(ParseStatus::bad_header);
+		return failure(ParseStatus::bad_length);
 	if (dims == 0)
 		return failure(ParseStatus::empty);
 	if (static_cast<std::size_t>(dims) > capacity)
 		return failure(ParseStatus::too_many_dims);
+	if (buf[2] != 0 || buf[3] != 0)
+		return failure(ParseStatus::bad_header);
 	if (len != binary_vector_size(static_cast<std::size_t>(dims)))
 		return failure(ParseStatus::bad_length);
 

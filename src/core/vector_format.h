@@ -29,7 +29,7 @@ enum class ParseStatus
 	out_of_range,  /* a number beyond float4's range */
 	nan,           /* NaN is not allowed in a vector */
 	infinite,      /* nor is +/-Infinity */
-	bad_header,    /* binary: negative dims or non-zero reserved field */
+	bad_header,    /* binary: non-zero reserved field */
 	bad_length,    /* binary: message shorter or longer than dims say */
 };
 
@@ -50,7 +50,8 @@ std::size_t text_dims_upper_bound(const char *text) noexcept;
 /* Parse a NUL-terminated text vector into out[0..capacity). */
 ParseResult parse_vector_text(const char *text, float *out, std::size_t capacity) noexcept;
 
-/* The dimension count in a binary vector's header, or -1 if too short. */
+/* The dimension count in a binary vector's header (an unsigned int16, as
+ * pgvector reads it), or -1 if the message is too short to hold one. */
 long binary_dims(const unsigned char *buf, std::size_t len) noexcept;
 
 /* Decode a binary vector of exactly len bytes into out[0..capacity). */

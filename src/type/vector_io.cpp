@@ -42,9 +42,7 @@ report_parse_failure(const core::ParseResult &result, const char *text)
 			check_element(INFINITY);
 			break;
 		case core::ParseStatus::bad_header:
-			ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-							errmsg("invalid binary vector header"),
-							errdetail("Dimensions must be positive and the reserved field 0.")));
+			/* only binary input has a header; its caller reports this */
 			break;
 		case core::ParseStatus::bad_length:
 			ereport(ERROR, (errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -72,11 +70,12 @@ VECDB_FUNCTION(vector_in)
 	Size bound = Min(core::text_dims_upper_bound(text), core::max_vector_dims + 1);
 	Vector *result = new_vector(static_cast<int>(bound));
 
-	core::ParseResult parsed = core::parse_vector_text(text, result->x, core::max_vector_dims);
+	core::ParseResult parsed = core::parse_vector_text(text, result->x, bound);
 	if (parsed.status != core::ParseStatus::ok)
 		report_parse_failure(parsed, text);
 
 	int dim = static_cast<int>(parsed.dims);
+	check_dim(dim); /* the one element past the limit that bound allows */
 	check_expected_dim(typmod, dim);
 	result->dim = static_cast<int16>(dim);
 	SET_VARSIZE(result, vector_size(dim));
@@ -140,6 +139,10 @@ VECDB_FUNCTION(vector_recv)
 	Vector *result = new_vector(dims > 0 ? Min(static_cast<int>(dims), vector_max_dim) : 1);
 	core::ParseResult parsed =
 		core::parse_vector_binary(bytes, length, result->x, static_cast<Size>(result->dim));
+	if (parsed.status == core::ParseStatus::bad_header)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("expected unused to be 0, not %d",
+							   static_cast<int16>((bytes[2] << 8) | bytes[3]))));
 	if (parsed.status != core::ParseStatus::ok)
 		report_parse_failure(parsed, "(binary)");
 
