@@ -1,0 +1,188 @@
+-- catalog.sql: the catalogue holds pgvector's SQL surface, and bad input
+-- fails the way pgvector's does (same SQLSTATE, same message).
+--
+-- Run by test/run with pg_prove against a database where pgtap and vecdb
+-- are installed.
+
+\set ON_ERROR_STOP 1
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+
+BEGIN;
+SELECT plan(81);
+
+-- ---------------------------------------------------------------------------
+-- the extension and the type
+
+SELECT has_extension('vecdb', 'extension vecdb is installed');
+SELECT has_type('vector', 'type vector exists');
+SELECT is(
+	(SELECT typstorage::text FROM pg_type WHERE typname = 'vector'),
+	'e',
+	'vector has STORAGE external');
+SELECT is(
+	(SELECT ARRAY[typinput::text, typoutput::text, typmodin::text, typreceive::text, typsend::text]
+	   FROM pg_type WHERE typname = 'vector'),
+	ARRAY['vector_in', 'vector_out', 'vector_typmod_in', 'vector_recv', 'vector_send'],
+	'vector has its I/O, typmod, receive and send functions');
+SELECT is(format_type('vector'::regtype, 3), 'vector(3)', 'format_type shows vector(3)');
+
+-- ---------------------------------------------------------------------------
+-- operators: left, name, right, result
+
+SELECT has_operator('vector'::name, '<->'::name, 'vector'::name, 'double precision'::name, 'operator vector <-> vector returns double precision'::text);
+SELECT has_operator('vector'::name, '<#>'::name, 'vector'::name, 'double precision'::name, 'operator vector <#> vector returns double precision'::text);
+SELECT has_operator('vector'::name, '<=>'::name, 'vector'::name, 'double precision'::name, 'operator vector <=> vector returns double precision'::text);
+SELECT has_operator('vector'::name, '<+>'::name, 'vector'::name, 'double precision'::name, 'operator vector <+> vector returns double precision'::text);
+SELECT has_operator('vector'::name, '+'::name, 'vector'::name, 'vector'::name, 'operator vector + vector returns vector'::text);
+SELECT has_operator('vector'::name, '-'::name, 'vector'::name, 'vector'::name, 'operator vector - vector returns vector'::text);
+SELECT has_operator('vector'::name, '*'::name, 'vector'::name, 'vector'::name, 'operator vector * vector returns vector'::text);
+SELECT has_operator('vector'::name, '||'::name, 'vector'::name, 'vector'::name, 'operator vector || vector returns vector'::text);
+SELECT has_operator('vector'::name, '='::name, 'vector'::name, 'boolean'::name, 'operator vector = vector returns boolean'::text);
+SELECT has_operator('vector'::name, '<>'::name, 'vector'::name, 'boolean'::name, 'operator vector <> vector returns boolean'::text);
+SELECT has_operator('vector'::name, '<'::name, 'vector'::name, 'boolean'::name, 'operator vector < vector returns boolean'::text);
+SELECT has_operator('vector'::name, '<='::name, 'vector'::name, 'boolean'::name, 'operator vector <= vector returns boolean'::text);
+SELECT has_operator('vector'::name, '>'::name, 'vector'::name, 'boolean'::name, 'operator vector > vector returns boolean'::text);
+SELECT has_operator('vector'::name, '>='::name, 'vector'::name, 'boolean'::name, 'operator vector >= vector returns boolean'::text);
+
+-- ---------------------------------------------------------------------------
+-- functions: name, argument types, result type
+
+SELECT function_returns('l2_distance', ARRAY['vector', 'vector'], 'double precision');
+SELECT function_returns('inner_product', ARRAY['vector', 'vector'], 'double precision');
+SELECT function_returns('cosine_distance', ARRAY['vector', 'vector'], 'double precision');
+SELECT function_returns('l1_distance', ARRAY['vector', 'vector'], 'double precision');
+SELECT function_returns('vector_dims', ARRAY['vector'], 'integer');
+SELECT function_returns('vector_norm', ARRAY['vector'], 'double precision');
+SELECT function_returns('l2_normalize', ARRAY['vector'], 'vector');
+SELECT function_returns('subvector', ARRAY['vector', 'integer', 'integer'], 'vector');
+SELECT function_returns('vector_in', ARRAY['cstring', 'oid', 'integer'], 'vector');
+SELECT function_returns('vector_out', ARRAY['vector'], 'cstring');
+SELECT function_returns('vector_typmod_in', ARRAY['cstring[]'], 'integer');
+SELECT function_returns('vector_recv', ARRAY['internal', 'oid', 'integer'], 'vector');
+SELECT function_returns('vector_send', ARRAY['vector'], 'bytea');
+
+-- ---------------------------------------------------------------------------
+-- aggregates
+
+SELECT is_aggregate('avg', ARRAY['vector'], 'avg(vector) is an aggregate');
+SELECT function_returns('avg', ARRAY['vector'], 'vector');
+SELECT is_aggregate('sum', ARRAY['vector'], 'sum(vector) is an aggregate');
+SELECT function_returns('sum', ARRAY['vector'], 'vector');
+
+-- ---------------------------------------------------------------------------
+-- casts, and their contexts as pgvector declares them
+
+SELECT has_cast('real[]', 'vector');
+SELECT has_cast('double precision[]', 'vector');
+SELECT has_cast('integer[]', 'vector');
+SELECT has_cast('numeric[]', 'vector');
+SELECT has_cast('vector', 'real[]');
+SELECT cast_context_is('real[]', 'vector', 'assignment');
+SELECT cast_context_is('double precision[]', 'vector', 'assignment');
+SELECT cast_context_is('integer[]', 'vector', 'assignment');
+SELECT cast_context_is('numeric[]', 'vector', 'assignment');
+SELECT cast_context_is('vector', 'real[]', 'implicit');
+
+-- ---------------------------------------------------------------------------
+-- the btree operator class
+
+SELECT has_opclass('vector_ops', 'operator class vector_ops exists');
+SELECT is(
+	(SELECT am.amname::text || ' default=' || opc.opcdefault::text
+	   FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod
+	  WHERE opc.opcname = 'vector_ops' AND opc.opcintype = 'vector'::regtype),
+	'btree default=true',
+	'vector_ops is the default btree opclass for vector');
+
+-- ---------------------------------------------------------------------------
+-- bad input: pgvector's SQLSTATEs and messages
+
+SELECT throws_ok(
+	$$SELECT '[1,NaN]'::vector$$,
+	'22000', 'NaN not allowed in vector',
+	'NaN is rejected with 22000');
+SELECT throws_ok(
+	$$SELECT '[1,Infinity]'::vector$$,
+	'22000', 'infinite value not allowed in vector',
+	'Infinity is rejected with 22000');
+SELECT throws_ok(
+	$$SELECT '[-inf]'::vector$$,
+	'22000', 'infinite value not allowed in vector',
+	'-inf is rejected with 22000');
+SELECT throws_ok(
+	$$SELECT '[]'::vector$$,
+	'22000', 'vector must have at least 1 dimension',
+	'[] is rejected with 22000');
+SELECT throws_ok(
+	$$SELECT '[1,2]'::vector <-> '[1,2,3]'::vector$$,
+	'22000', 'different vector dimensions 2 and 3',
+	'distance between vectors of different dimensions is rejected');
+SELECT throws_ok(
+	$$SELECT '[1,2]'::vector + '[1,2,3]'::vector$$,
+	'22000', 'different vector dimensions 2 and 3',
+	'adding vectors of different dimensions is rejected');
+SELECT throws_ok(
+	$$SELECT '[1,2]'::vector(3)$$,
+	'22000', 'expected 3 dimensions, not 2',
+	'a vector(3) with 2 dimensions is rejected');
+SELECT throws_ok(
+	$$SELECT '[1e39]'::vector$$,
+	'22003', '"1e39" is out of range for type vector',
+	'a float4 overflow is rejected with 22003');
+SELECT throws_ok(
+	$$SELECT '[1,2'::vector$$,
+	'22P02', 'invalid input syntax for type vector: "[1,2"',
+	'malformed text is rejected with 22P02');
+SELECT throws_ok(
+	$$SELECT '1,2,3'::vector$$,
+	'22P02', 'invalid input syntax for type vector: "1,2,3"',
+	'text without brackets is rejected with 22P02');
+SELECT throws_ok(
+	$$SELECT ('[' || repeat('1,', 16000) || '1]')::vector$$,
+	'54000', 'vector cannot have more than 16000 dimensions',
+	'16001 dimensions are rejected with 54000');
+SELECT throws_ok(
+	$$SELECT '[1]'::vector(16001)$$,
+	'22023', 'dimensions for type vector cannot exceed 16000',
+	'vector(16001) is rejected');
+SELECT throws_ok(
+	$$SELECT '[1]'::vector(0)$$,
+	'22023', 'dimensions for type vector must be at least 1',
+	'vector(0) is rejected');
+SELECT throws_ok(
+	$$SELECT ARRAY[1, NULL]::real[]::vector$$,
+	'22004', 'array must not contain nulls',
+	'an array with a NULL does not cast');
+
+-- ---------------------------------------------------------------------------
+-- a few values
+
+SELECT lives_ok($$SELECT '[1,2,3]'::vector(3)$$, 'a vector(3) with 3 dimensions is accepted');
+SELECT is(('[' || repeat('1,', 15999) || '1]')::vector::text = '[' || repeat('1,', 15999) || '1]', true,
+	'16000 dimensions are accepted');
+SELECT is(' [ 1.5 , -2 ,3e2 ] '::vector::text, '[1.5,-2,300]', 'whitespace is allowed; output is shortest form');
+SELECT is('[0.1,-0,1e-45,3.4028235e38]'::vector::text, '[0.1,-0,1e-45,3.4028235e+38]',
+	'output uses float4''s shortest exact form');
+SELECT is('[1,2,3]'::vector <-> '[3,2,1]'::vector, sqrt(8::float8), 'l2 distance');
+SELECT is('[1,2,3]'::vector <#> '[4,5,6]'::vector, -32::float8, 'negative inner product');
+SELECT is(inner_product('[1,2,3]', '[4,5,6]'), 32::float8, 'inner_product');
+SELECT is('[1,0]'::vector <=> '[0,1]'::vector, 1::float8, 'cosine distance');
+SELECT is('[1,2,3]'::vector <+> '[3,2,1]'::vector, 4::float8, 'l1 distance');
+SELECT is('[1,2]'::vector || '[3]'::vector, '[1,2,3]'::vector, 'concatenation');
+SELECT is('[1,2,3]'::vector * '[2,2,2]'::vector - '[1,1,1]'::vector + '[0,0,1]'::vector,
+	'[1,3,6]'::vector, 'element-wise arithmetic');
+SELECT is(ARRAY[1,2,3]::vector, '[1,2,3]'::vector, 'integer[] casts to vector');
+SELECT is('[1,2,3]'::vector::real[], ARRAY[1,2,3]::real[], 'vector casts to real[]');
+SELECT is(vector_dims('[1,2,3]'), 3, 'vector_dims');
+SELECT is(vector_norm('[3,4]'), 5::float8, 'vector_norm');
+SELECT is(subvector('[1,2,3,4,5]', 2, 3), '[2,3,4]'::vector, 'subvector is 1-based');
+SELECT is((SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[3,6]')) t(v)), '[2,4]'::vector, 'avg(vector)');
+SELECT is((SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[3,6]')) t(v)), '[4,8]'::vector, 'sum(vector)');
+SELECT ok('[1,2]'::vector < '[1,3]'::vector AND '[1,2]'::vector < '[1,2,0]'::vector
+	AND '[2]'::vector > '[1,9]'::vector, 'btree order is element-wise, then by dimensions');
+
+SELECT * FROM finish();
+ROLLBACK;
