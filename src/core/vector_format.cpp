@@ -51,8 +51,8 @@ check_element(float value) noexcept
 std::uint32_t
 load_be32(const unsigned char *p) noexcept
 {
-	return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) |
-		   (std::uint32_t(p[2]) << 8) | std::uint32_t(p[3]);
+	return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
+		   std::uint32_t(p[3]);
 }
 
 void

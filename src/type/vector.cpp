@@ -85,8 +85,8 @@ void
 check_dim(int dim)
 {
 	if (dim < 1)
-		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-						errmsg("vector must have at least 1 dimension")));
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION), errmsg("vector must have at least 1 dimension")));
 	if (dim > vector_max_dim)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("vector cannot have more than %d dimensions", vector_max_dim)));
@@ -112,11 +112,10 @@ void
 check_element(float value)
 {
 	if (std::isnan(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in vector")));
+		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in vector")));
 	if (std::isinf(value))
-		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-						errmsg("infinite value not allowed in vector")));
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION), errmsg("infinite value not allowed in vector")));
 }
 
 } // namespace vecdb

@@ -46,10 +46,10 @@ datum_get_vector(Datum d)
 Vector *vector_arg_reusing_detoast(FunctionCallInfo fcinfo, int argno);
 
 /* ERRORs shared by every function that builds or combines vectors. */
-void check_dim(int dim);                          /* 1..16000 */
-void check_expected_dim(int32 typmod, int dim);   /* matches vector(n) */
+void check_dim(int dim);                        /* 1..16000 */
+void check_expected_dim(int32 typmod, int dim); /* matches vector(n) */
 void check_same_dims(const Vector *a, const Vector *b);
-void check_element(float value);                  /* finite, not NaN */
+void check_element(float value); /* finite, not NaN */
 
 } // namespace vecdb
 

@@ -28,8 +28,7 @@ element_to_float(Datum d, Oid type)
 			return static_cast<float>(DatumGetInt32(d));
 		case FLOAT4OID:
 			return DatumGetFloat4(d);
-		case FLOAT8OID:
-		{
+		case FLOAT8OID: {
 			/* a finite double beyond float4 must not become Infinity */
 			double value = DatumGetFloat8(d);
 			float narrowed = static_cast<float>(value);
@@ -59,8 +58,8 @@ VECDB_FUNCTION(array_to_vector)
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("array must be 1-D")));
 	if (array_contains_nulls(array))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						errmsg("array must not contain nulls")));
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("array must not contain nulls")));
 
 	int16 typlen;
 	bool typbyval;

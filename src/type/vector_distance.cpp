@@ -43,7 +43,8 @@ dims(const VectorPair &pair)
 VECDB_FUNCTION(l2_distance)
 {
 	VectorPair p = get_pair(fcinfo);
-	PG_RETURN_FLOAT8(std::sqrt(static_cast<double>(core::l2_squared_distance(p.a->x, p.b->x, dims(p)))));
+	PG_RETURN_FLOAT8(
+		std::sqrt(static_cast<double>(core::l2_squared_distance(p.a->x, p.b->x, dims(p)))));
 }
 
 /* vector_l2_squared_distance(vector, vector): what an index orders by */

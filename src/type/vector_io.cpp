@@ -19,7 +19,7 @@ using namespace vecdb;
 namespace {
 
 /* The ERROR for a parse that failed; never returns. */
-pg_attribute_noreturn() void
+[[noreturn]] void
 report_parse_failure(const core::ParseResult &result, const char *text)
 {
 	switch (result.status)
@@ -30,10 +30,10 @@ report_parse_failure(const core::ParseResult &result, const char *text)
 			check_dim(result.status == core::ParseStatus::empty ? 0 : vector_max_dim + 1);
 			break;
 		case core::ParseStatus::out_of_range:
-			ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							errmsg("\"%.*s\" is out of range for type vector",
-								   static_cast<int>(result.token_length),
-								   text + result.token_offset)));
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("\"%.*s\" is out of range for type vector",
+							static_cast<int>(result.token_length), text + result.token_offset)));
 			break;
 		case core::ParseStatus::nan:
 			check_element(NAN);
@@ -111,8 +111,7 @@ VECDB_FUNCTION(vector_typmod_in)
 	int32 *mods = ArrayGetIntegerTypmods(array, &n);
 
 	if (n != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
 	if (mods[0] < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("dimensions for type vector must be at least 1")));

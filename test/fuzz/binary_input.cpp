@@ -53,8 +53,7 @@ LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 	if (size < 4)
 		check(hdr == -1, "binary_dims() of a short message is not -1");
 	else
-		check(hdr == ((buf[0] << 8) | buf[1]),
-			  "binary_dims() disagrees with the header");
+		check(hdr == ((buf[0] << 8) | buf[1]), "binary_dims() disagrees with the header");
 
 	const std::size_t capacity = vecdb::core::max_vector_dims;
 	std::unique_ptr<float[]> out(new float[capacity]);
