@@ -46,6 +46,10 @@ override with_llvm = no
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies here: rebuild everything when any of
+# our headers changes (they are few, and a stale per-ISA object is a crash).
+$(OBJS): $(wildcard $(srcdir)/src/*/*.h)
+
 # ---------------------------------------------------------------------------
 # Programs that do not run inside PostgreSQL: unit tests, kernel benchmark,
 # fuzzers. They link src/core only.
