@@ -12,6 +12,7 @@
  *   - with one slot less capacity, an ok input reports too_many_dims.
  */
 #include "core/vector_format.h"
+#include "fuzz_check.h"
 
 #include <cmath>
 #include <cstdint>
@@ -23,23 +24,7 @@
 using vecdb::core::ParseResult;
 using vecdb::core::ParseStatus;
 
-namespace {
-
-[[noreturn]] void
-fail(const char *what)
-{
-	std::fprintf(stderr, "binary_input: invariant broken: %s\n", what);
-	std::abort();
-}
-
-void
-check(bool cond, const char *what)
-{
-	if (!cond)
-		fail(what);
-}
-
-} // namespace
+using vecdb::fuzz::check;
 
 extern "C" int
 LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)

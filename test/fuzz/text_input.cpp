@@ -15,6 +15,7 @@
  * is a heap block of exactly `capacity` floats). A broken promise aborts.
  */
 #include "core/vector_format.h"
+#include "fuzz_check.h"
 
 #include <algorithm>
 #include <cmath>
@@ -29,23 +30,7 @@
 using vecdb::core::ParseResult;
 using vecdb::core::ParseStatus;
 
-namespace {
-
-[[noreturn]] void
-fail(const char *what)
-{
-	std::fprintf(stderr, "text_input: invariant broken: %s\n", what);
-	std::abort();
-}
-
-void
-check(bool cond, const char *what)
-{
-	if (!cond)
-		fail(what);
-}
-
-} // namespace
+using vecdb::fuzz::check;
 
 extern "C" int
 LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)

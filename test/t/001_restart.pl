@@ -13,23 +13,11 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-srand(1001);
+use FindBin;
+use lib $FindBin::RealBin;
+use VecdbTest qw(random_float_bits);
 
-# A random float4, as its 32 bits: half the time any finite bit pattern
-# (denormals, -0, the extremes), half the time a modest value.
-sub random_float_bits
-{
-	if (rand() < 0.5)
-	{
-		while (1)
-		{
-			my $bits = int(rand(2**32));
-			next if (($bits >> 23) & 0xff) == 0xff;    # NaN or Infinity
-			return $bits;
-		}
-	}
-	return unpack('N', pack('f>', (rand() - 0.5) * 10**(int(rand(9)) - 4)));
-}
+srand(1001);
 
 my @special = (0x00000000, 0x80000000, 0x00000001, 0x007fffff, 0x00800000,
 	0x7f7fffff, 0xff7fffff, 0x3eaaaaab, 0x3f800000);

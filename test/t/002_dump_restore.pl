@@ -15,21 +15,12 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib $FindBin::RealBin;
+use VecdbTest qw(random_float_bits);
+
 srand(1002);
 
-sub random_float_bits
-{
-	if (rand() < 0.5)
-	{
-		while (1)
-		{
-			my $bits = int(rand(2**32));
-			next if (($bits >> 23) & 0xff) == 0xff;    # NaN or Infinity
-			return $bits;
-		}
-	}
-	return unpack('N', pack('f>', (rand() - 0.5) * 10**(int(rand(9)) - 4)));
-}
 
 sub to_text
 {
