@@ -21,7 +21,6 @@ use VecdbTest qw(random_float_bits);
 
 srand(1002);
 
-
 sub to_text
 {
 	my @bits = @_;
