@@ -5,6 +5,14 @@ Readers and generators return float32 numpy arrays, one vector a row:
     fashion_mnist()            Fashion-MNIST from Debian's dataset-fashion-mnist
     gaussian_mixture(...)      a seeded synthetic mixture (optionally normalized)
     read_fvecs/ivecs/bvecs     the TEXMEX formats (SIFT, GIST, ...)
+    vector_files(...)          base + queries (+ ground truth) from such files
+    from_spec("synthetic:n=200000,d=128")   any of these, named by one string
+
+exact answers, by each of vecdb's four distances, cached in bench/cache/:
+
+    exact_knn(base, queries, k, metric)     numpy brute force in float64
+    ground_truth(data, nq, k)               the same, or the files', cached
+    recall_at_k(data, queries, found, truth_ids, truth_dist, k)
 
 and a loader that streams vectors into a table with COPY:
 
@@ -17,11 +25,12 @@ Only numpy and psycopg 3 are needed (python3-numpy, python3-psycopg).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import struct
 import time
-from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -69,6 +78,12 @@ def read_idx(path: str) -> np.ndarray:
     return arr.reshape(shape).astype(dtype.newbyteorder("="), copy=False)
 
 
+# vecdb's distances: the SQL operator and the opclass of each.
+METRICS = ("l2", "ip", "cosine", "l1")
+OPERATORS = {"l2": "<->", "ip": "<#>", "cosine": "<=>", "l1": "<+>"}
+OPCLASSES = {"l2": "vector_l2_ops", "ip": "vector_ip_ops", "cosine": "vector_cosine_ops", "l1": "vector_l1_ops"}
+
+
 @dataclass
 class Dataset:
     base: np.ndarray  # (n, d) float32
@@ -77,6 +92,10 @@ class Dataset:
     query_labels: Optional[np.ndarray] = None
     label_names: Sequence[str] = ()
     metric: str = "l2"
+    name: str = ""  # short, file-name safe: "fashion-mnist", "synthetic-200000x128"
+    params: dict = field(default_factory=dict)  # how it was made (for the result file)
+    truth: Optional[np.ndarray] = None  # (nq, >=k) ground-truth ids, when the data comes with them
+    extra: Optional[np.ndarray] = None  # vectors like the base's, in neither base nor queries
 
 
 def fashion_mnist(directory: str = FASHION_MNIST_DIR) -> Dataset:
@@ -97,6 +116,8 @@ def fashion_mnist(directory: str = FASHION_MNIST_DIR) -> Dataset:
         query_labels=labels("t10k"),
         label_names=FASHION_MNIST_LABELS,
         metric="l2",
+        name="fashion-mnist",
+        params={"source": directory, "base": "train (60,000)", "queries": "t10k (10,000)"},
     )
 
 
@@ -145,6 +166,7 @@ def gaussian_mixture(
     normalize: bool = False,
     queries: int = 0,
     spread: float = 0.5,
+    extra: int = 0,
 ) -> Dataset:
     """A mixture of `centres` isotropic Gaussians in d dimensions.
 
@@ -152,7 +174,9 @@ def gaussian_mixture(
     plus N(0, spread^2) noise. Queries come from the same mixture (same
     centres, their own draws), so they look like the base data. With
     normalize=True every vector is scaled to unit length, for cosine and
-    inner-product benchmarks. The same arguments give the same arrays.
+    inner-product benchmarks. The same arguments give the same arrays;
+    `extra` more vectors (for insert tests) are drawn after the queries, so
+    asking for them changes neither base nor queries.
     """
     rng = np.random.default_rng(seed)
     mu = rng.standard_normal((centres, d), dtype=np.float32)
@@ -173,30 +197,295 @@ def gaussian_mixture(
 
     base = draw(n)
     q = draw(queries)
-    return Dataset(base=base, queries=q, metric="cosine" if normalize else "l2")
+    more = draw(extra) if extra else None
+    params = {"n": n, "d": d, "centres": centres, "seed": seed, "normalize": normalize,
+              "queries": queries, "spread": spread}
+    name = f"synthetic-{n}x{d}" + ("-normalized" if normalize else "")
+    return Dataset(base=base, queries=q, metric="cosine" if normalize else "l2",
+                   name=name, params=params, extra=more)
+
+
+def vector_files(base: str, queries: str, truth: Optional[str] = None, metric: str = "l2",
+                 limit: Optional[int] = None, name: Optional[str] = None) -> Dataset:
+    """Base and query vectors from .fvecs or .bvecs files, and optionally the
+    true neighbours' ids from an .ivecs file (row i: query i's ids, nearest
+    first). limit keeps the first rows of the base only (the given ground
+    truth then no longer holds, so it is dropped)."""
+
+    def read(path, lim=None):
+        if path.endswith(".fvecs"):
+            return read_fvecs(path, lim)
+        if path.endswith(".bvecs"):
+            return read_bvecs(path, lim)
+        raise ValueError(f"{path}: expected a .fvecs or .bvecs file")
+
+    b = read(base, limit)
+    q = read(queries)
+    if b.shape[1] != q.shape[1]:
+        raise ValueError(f"{base} has {b.shape[1]} dimensions, {queries} {q.shape[1]}")
+    gt = None
+    if truth:
+        if not truth.endswith(".ivecs"):
+            raise ValueError(f"{truth}: expected an .ivecs file")
+        if limit is not None and limit < _xvecs_rows(base, 4 if base.endswith(".fvecs") else 1):
+            truth = None  # it answers for the whole base, not for the first rows
+        else:
+            gt = read_ivecs(truth).astype(np.int64)
+            if len(gt) < len(q):
+                raise ValueError(f"{truth}: {len(gt)} rows of ground truth for {len(q)} queries")
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r} (one of {', '.join(METRICS)})")
+    stem = name or os.path.splitext(os.path.basename(base))[0].replace("_base", "")
+    return Dataset(base=b, queries=q, metric=metric, name=_safe_name(stem) + ("" if limit is None else f"-{len(b)}"),
+                   params={"base": base, "queries": queries, "truth": truth, "limit": limit}, truth=gt)
+
+
+def _xvecs_rows(path: str, itemsize: int) -> int:
+    with open(path, "rb") as f:
+        d = struct.unpack("<i", f.read(4))[0]
+    return os.path.getsize(path) // (4 + d * itemsize)
+
+
+def _safe_name(s: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in s).strip("-") or "data"
+
+
+def _parse_value(v: str):
+    low = v.lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    for conv in (int, float):
+        try:
+            return conv(v)
+        except ValueError:
+            pass
+    return v
+
+
+def from_spec(spec: str, extra: int = 0) -> Dataset:
+    """A data set named by one string, KIND[:key=value,...]:
+
+      fashion-mnist[:metric=l2]
+      synthetic[:n=200000,d=128,centres=1000,seed=0,normalize=0,queries=1000,spread=0.5,metric=...]
+      files:base=B.fvecs,queries=Q.fvecs[,truth=GT.ivecs,metric=l2,limit=N,name=NAME]
+
+    synthetic's metric is l2, or cosine when normalize=1 (ip works too on
+    normalized data). extra asks for that many vectors like the base's for
+    insert tests (synthetic data draws them from its mixture; the others
+    leave them to the caller)."""
+    kind, _, rest = spec.partition(":")
+    opts = {}
+    for item in filter(None, (x.strip() for x in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"{spec}: {item!r} is not key=value")
+        opts[key.strip()] = value.strip()
+    metric = opts.pop("metric", None)
+
+    def num(key, default):
+        return int(float(opts.pop(key, default)))
+
+    if kind in ("fashion-mnist", "fashion_mnist", "fmnist"):
+        data = fashion_mnist(opts.pop("dir", FASHION_MNIST_DIR))
+    elif kind == "synthetic":
+        normalize = bool(_parse_value(opts.pop("normalize", "0")))
+        data = gaussian_mixture(
+            n=num("n", 200000), d=num("d", 128), centres=num("centres", 1000), seed=num("seed", 0),
+            normalize=normalize, queries=num("queries", 1000), spread=float(opts.pop("spread", 0.5)),
+            extra=extra)
+    elif kind == "files":
+        if "base" not in opts or "queries" not in opts:
+            raise ValueError(f"{spec}: files needs base=... and queries=...")
+        limit = opts.pop("limit", None)
+        data = vector_files(opts.pop("base"), opts.pop("queries"), opts.pop("truth", None) or opts.pop("gt", None),
+                            metric=metric or "l2", limit=int(limit) if limit else None, name=opts.pop("name", None))
+    else:
+        raise ValueError(f"unknown data set {kind!r} (fashion-mnist, synthetic or files)")
+    if opts:
+        raise ValueError(f"{spec}: unknown option(s) {', '.join(sorted(opts))}")
+    if metric:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r} (one of {', '.join(METRICS)})")
+        if metric != data.metric and kind != "files":
+            data.metric = metric
+            data.name += f"-{metric}"
+    data.params = dict(data.params, spec=spec, metric=data.metric)
+    return data
 
 
 # ---------------------------------------------------------------------------
 # Ground truth
+#
+# Distances are "keys", monotone in the SQL operator's value, in float64:
+#   l2      squared L2 distance                  (<-> is its square root)
+#   ip      minus the inner product              (<#>)
+#   cosine  1 - cosine similarity                (<=>)
+#   l1      L1 distance                          (<+>)
 
 
-def exact_knn(base: np.ndarray, queries: np.ndarray, k: int, block: int = 256):
-    """Exact k nearest neighbours by squared L2, computed in float64.
+def _unit(a: np.ndarray) -> np.ndarray:
+    a = a.astype(np.float64)
+    norms = np.linalg.norm(a, axis=-1, keepdims=True)
+    norms[norms == 0] = 1
+    return a / norms
 
-    Returns (ids, squared distances), each (nq, k), nearest first."""
-    base64 = base.astype(np.float64)
-    norms = np.einsum("ij,ij->i", base64, base64)
+
+def metric_keys(base: np.ndarray, queries: np.ndarray, ids: np.ndarray, metric: str = "l2") -> np.ndarray:
+    """keys[i, j] = the distance key of queries[i] to base[ids[i, j]], computed
+    directly in float64; +inf where ids[i, j] < 0 (no answer)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    out = np.full(ids.shape, np.inf)
+    valid = (ids >= 0) & (ids < len(base))
+    for i in range(len(ids)):
+        sel = ids[i][valid[i]]
+        if not len(sel):
+            continue
+        b = base[sel].astype(np.float64)
+        q = queries[i].astype(np.float64)
+        if metric == "l2":
+            diff = b - q
+            key = np.einsum("ij,ij->i", diff, diff)
+        elif metric == "ip":
+            key = -(b @ q)
+        elif metric == "cosine":
+            key = 1.0 - _unit(b) @ _unit(q)
+        elif metric == "l1":
+            key = np.abs(b - q).sum(axis=1)
+        else:
+            raise ValueError(f"unknown metric {metric!r}")
+        out[i][valid[i]] = key
+    return out
+
+
+def exact_knn(base: np.ndarray, queries: np.ndarray, k: int, block: int = 256, metric: str = "l2"):
+    """Exact k nearest neighbours, computed in float64.
+
+    Returns (ids, distance keys), each (nq, k), nearest first (see
+    metric_keys; for l2, squared distances). Candidates are chosen with one
+    matrix product per block of queries, then their keys are recomputed
+    directly, so that near-ties are ordered exactly."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}")
+    k = min(k, len(base))
+    extra = min(len(base), k + 16)  # candidates kept before the exact re-sort
+    if metric == "cosine":
+        base64 = _unit(base)
+    else:
+        base64 = base.astype(np.float64)
+    norms = np.einsum("ij,ij->i", base64, base64) if metric == "l2" else None
     ids = np.empty((len(queries), k), dtype=np.int64)
     dist = np.empty((len(queries), k), dtype=np.float64)
     for start in range(0, len(queries), block):
-        q = queries[start : start + block].astype(np.float64)
-        d2 = norms[None, :] - 2.0 * (q @ base64.T) + np.einsum("ij,ij->i", q, q)[:, None]
-        part = np.argpartition(d2, k - 1, axis=1)[:, :k]
-        pd = np.take_along_axis(d2, part, axis=1)
-        order = np.argsort(pd, axis=1, kind="stable")
+        q = queries[start : start + block]
+        if metric == "l1":
+            key = np.empty((len(q), len(base)))
+            for i, row in enumerate(q.astype(np.float64)):
+                for lo in range(0, len(base), 65536):
+                    key[i, lo : lo + 65536] = np.abs(base64[lo : lo + 65536] - row).sum(axis=1)
+        else:
+            q64 = _unit(q) if metric == "cosine" else q.astype(np.float64)
+            dot = q64 @ base64.T
+            if metric == "l2":
+                key = norms[None, :] - 2.0 * dot + np.einsum("ij,ij->i", q64, q64)[:, None]
+            elif metric == "ip":
+                key = -dot
+            else:
+                key = 1.0 - dot
+        if extra < len(base):
+            part = np.argpartition(key, extra - 1, axis=1)[:, :extra]
+        else:
+            part = np.broadcast_to(np.arange(len(base)), key.shape).copy()
+        exact = metric_keys(base, q, part, metric)
+        order = np.lexsort((part, exact), axis=1)[:, :k]  # by key, then by id
         ids[start : start + block] = np.take_along_axis(part, order, axis=1)
-        dist[start : start + block] = np.maximum(np.take_along_axis(pd, order, axis=1), 0)
+        dist[start : start + block] = np.take_along_axis(exact, order, axis=1)
     return ids, dist
+
+
+def _fingerprint(data: Dataset, nq: int, k: int) -> str:
+    h = hashlib.sha1()
+    h.update(repr((data.base.shape, data.metric, nq, k)).encode())
+    step = max(1, len(data.base) // 4096)
+    h.update(np.ascontiguousarray(data.base[::step]).tobytes())
+    h.update(np.ascontiguousarray(data.base[-1:]).tobytes())
+    h.update(np.ascontiguousarray(data.queries[:nq]).tobytes())
+    if data.truth is not None:
+        h.update(np.ascontiguousarray(data.truth[:nq, :k]).tobytes())
+    return h.hexdigest()[:12]
+
+
+def ground_truth(data: Dataset, nq: int, k: int, cache_dir: Optional[str] = None, log=None) -> Tuple[np.ndarray, np.ndarray]:
+    """The true k nearest neighbours of the first nq queries: (ids, keys).
+
+    The data's own ground truth when it has one (its keys are computed here),
+    else numpy's brute force; either way cached in cache_dir under a name
+    that fingerprints the data, the queries, the metric and k."""
+    path = None
+    if cache_dir:
+        n, d = data.base.shape
+        path = os.path.join(cache_dir, f"gt-{data.name or 'data'}-{data.metric}-{n}x{d}-q{nq}-k{k}-"
+                                       f"{_fingerprint(data, nq, k)}.npz")
+        if os.path.exists(path):
+            z = np.load(path)
+            return z["ids"], z["dist"]
+    t0 = time.perf_counter()
+    if data.truth is not None:
+        if data.truth.shape[1] < k:
+            raise ValueError(f"the given ground truth has {data.truth.shape[1]} neighbours a query, fewer than k={k}")
+        ids = data.truth[:nq, :k].astype(np.int64)
+        dist = metric_keys(data.base, data.queries[:nq], ids, data.metric)
+        source = "given"
+    else:
+        ids, dist = exact_knn(data.base, data.queries[:nq], k, metric=data.metric)
+        source = "numpy brute force"
+    if log:
+        log(f"ground truth for {nq} queries ({source}, {data.metric}) in {time.perf_counter() - t0:.1f} s")
+    if path:
+        os.makedirs(cache_dir, exist_ok=True)
+        tmp = path + f".{os.getpid()}.tmp.npz"
+        np.savez(tmp, ids=ids, dist=dist)
+        os.replace(tmp, path)
+    return ids, dist
+
+
+# Two answers at distances that differ by less than this (relative to the
+# k-th true distance) are ties: vecdb ranks by float32 sums, numpy by float64,
+# and on integer-valued data (Fashion-MNIST) many distances tie exactly.
+RECALL_RTOL = 1e-5
+
+
+def recall_at_k(base: np.ndarray, queries: np.ndarray, found, truth_ids: np.ndarray, truth_dist: np.ndarray,
+                k: int, metric: str = "l2", rtol: float = RECALL_RTOL) -> dict:
+    """recall@k of found (one list of ids a query; None or short lists allowed).
+
+    A returned id counts as correct when its distance is at most the k-th
+    true distance (within rtol, and for the metrics whose distances can be
+    0 or negative, within 1e-7 of the data's largest k-th distance): any of
+    several ids tied at the k-th distance is a right answer. Duplicates count
+    once. Also returns strict recall (ids among the ground truth's own k)."""
+    nq = len(truth_ids)
+    arr = np.full((nq, k), -1, dtype=np.int64)
+    for i, got in enumerate(found[:nq]):
+        seen = []
+        for x in list(got or []):
+            if x is not None and x not in seen:
+                seen.append(int(x))
+            if len(seen) == k:
+                break
+        arr[i, : len(seen)] = seen
+    keys = metric_keys(base, queries[:nq], arr, metric)
+    kth = truth_dist[:, k - 1]
+    tol = rtol * np.abs(kth)
+    if metric in ("ip", "cosine"):
+        tol = tol + 1e-7 * float(np.max(np.abs(kth))) if nq else tol
+    hits = (keys <= (kth + tol)[:, None]) & (arr >= 0)
+    strict = sum(len(set(arr[i][arr[i] >= 0].tolist()) & set(truth_ids[i, :k].tolist())) for i in range(nq))
+    total = nq * k
+    return {"recall": float(hits.sum()) / total if total else 0.0,
+            "strict_recall": strict / total if total else 0.0,
+            "answered": float((arr >= 0).sum()) / total if total else 0.0}
 
 
 # ---------------------------------------------------------------------------

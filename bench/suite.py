@@ -1,0 +1,768 @@
+"""bench/suite.py: vecdb's benchmark suite (run it as bench/run; see bench/README.md).
+
+For each data set: load it into a table, measure exact search (no index),
+build each index given as SQL and sweep a search setting, measure single-row
+INSERT rates with and without the index, run the in-memory references
+(bench/references.py) on the same data, then write result.json, results.md
+and one PNG a data set (bench/report.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CACHE = os.environ.get("VECDB_BENCH_CACHE") or os.path.join(HERE, "cache")
+RESULTS = os.path.join(HERE, "results")
+LIB_SH = os.path.join(ROOT, "scripts", "lib.sh")
+sys.path.insert(0, HERE)
+
+import datasets  # noqa: E402
+import references  # noqa: E402
+import report  # noqa: E402
+
+SCHEMA = "vecdb_bench"
+OWN_CLUSTER = False  # set by main when it starts a throwaway cluster
+
+# targets.md's server settings; the smoke mode's are small.
+FULL_CONF = {
+    "shared_buffers": "4GB",
+    "maintenance_work_mem": "4GB",
+    "max_parallel_maintenance_workers": "1",
+    "max_parallel_workers_per_gather": "0",
+    "jit": "off",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "30min",
+}
+SMOKE_CONF = dict(FULL_CONF, shared_buffers="128MB", maintenance_work_mem="256MB", max_wal_size="1GB")
+
+
+def log(msg: str) -> None:
+    print(f"bench: {msg}", flush=True)
+
+
+# ---------------------------------------------------------------------------
+# The server
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster, started and stopped with scripts/lib.sh
+    (as the postgres user when we are root), in a private temporary folder."""
+
+    def __init__(self, conf: dict, keep: bool = False):
+        self.conf = conf
+        self.keep = keep
+        self.dir = None
+
+    def _lib(self, script: str, *args: str, capture: bool = False):
+        cmd = ["bash", "-c", f'source "$0"; {script}', LIB_SH, *args]
+        return subprocess.run(cmd, cwd=self.dir, check=True, text=True,
+                              stdout=subprocess.PIPE if capture else None)
+
+    def start(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="vecdb-bench.", dir=os.environ.get("TMPDIR") or "/tmp")
+        os.chmod(self.dir, 0o755)
+        lines = [f"{k} = '{v}'" for k, v in self.conf.items()]
+        out = self._lib('vecdb_cluster_start "$@" >&2 && printf "%s\\n" "$PGHOST" "$PGPORT" "$PGUSER" "$PGDATABASE"',
+                        self.dir, *lines, capture=True).stdout.split("\n")
+        for name, value in zip(("PGHOST", "PGPORT", "PGUSER", "PGDATABASE"), out):
+            os.environ[name] = value
+        log(f"PostgreSQL started in {self.dir} (port {os.environ['PGPORT']})")
+
+    def stop(self) -> None:
+        if not self.dir:
+            return
+        try:
+            self._lib('vecdb_cluster_stop "$1"', self.dir)
+        except subprocess.CalledProcessError as e:
+            log(f"stopping the cluster failed: {e}")
+        if self.keep:
+            log(f"cluster files kept in {self.dir}")
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
+
+
+def connect(settings: dict = None):
+    import psycopg
+
+    conn = psycopg.connect(autocommit=True, options=f"-c search_path={SCHEMA},public")
+    for name, value in (settings or {}).items():
+        conn.execute("SELECT set_config(%s, %s, false)", [name, str(value)])
+    return conn
+
+
+def server_info(conn) -> dict:
+    names = ["shared_buffers", "maintenance_work_mem", "max_parallel_maintenance_workers",
+             "max_parallel_workers_per_gather", "jit", "fsync", "synchronous_commit", "work_mem",
+             "shared_preload_libraries", "max_wal_size"]
+    settings = dict(conn.execute(
+        "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)", [names]).fetchall())
+    return {
+        "version": conn.execute("SELECT version()").fetchone()[0],
+        "vecdb": conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vecdb'").fetchone()[0],
+        "settings": settings,
+        "host": conn.info.host,
+        "port": conn.info.port,
+    }
+
+
+# ---------------------------------------------------------------------------
+# The environment, for the result file
+
+
+def _run(cmd) -> str:
+    try:
+        return subprocess.run(cmd, check=True, text=True, capture_output=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def environment() -> dict:
+    cpu = ""
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and not cpu:
+                    cpu = line.split(":", 1)[1].strip()
+                if line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            mem = f.readline().split(":", 1)[1].strip()
+    except OSError:
+        pass
+    # what the dynamic linker gives for libblas.so.3 (Debian's alternatives),
+    # and what this process has loaded (numpy and faiss are imported by now)
+    blas_links = {p: os.path.realpath(p) for p in sorted(glob.glob("/usr/lib/*/libblas.so.3"))}
+    loaded = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                if re.search(r"blas|lapack", os.path.basename(path)):
+                    loaded.add(path)
+    except OSError:
+        pass
+    pkgs = {}
+    for pkg in ("postgresql-15", "python3-faiss", "python3-hnswlib", "python3-numpy", "python3-psycopg",
+                "python3-matplotlib", "libblas3", "libopenblas0-pthread"):
+        v = _run(["dpkg-query", "-W", "-f=${Version}", pkg])
+        pkgs[pkg] = v or None
+    git = {"commit": _run(["git", "-C", ROOT, "rev-parse", "HEAD"]) or None,
+           "dirty": bool(_run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]))}
+    return {
+        "machine": {"cpu": cpu, "cores": os.cpu_count(), "memory": mem, "kernel": platform.release(),
+                    "isa": sorted(flags & {"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl"})},
+        "blas": {"libblas.so.3": blas_links, "loaded": sorted(loaded)},
+        "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+        "packages": pkgs,
+        "python": sys.executable + " " + platform.python_version(),
+        "git": git,
+    }
+
+
+# ---------------------------------------------------------------------------
+# vecdb
+
+
+def one_statement_sql(op: str, k: int, where: str = "") -> str:
+    """targets.md's statement: all queries, one SQL statement."""
+    return (f"SELECT qid, (SELECT array_agg(id) FROM "
+            f"(SELECT id FROM items ORDER BY v {op} queries.q LIMIT {k}) s) FROM queries{where}")
+
+
+def load_queries(conn, queries: np.ndarray, storage) -> None:
+    d = queries.shape[1]
+    with conn.transaction():
+        conn.execute("DROP TABLE IF EXISTS queries")
+        conn.execute(f"CREATE TABLE queries (qid int PRIMARY KEY, q vector({d}))")
+        if storage:
+            conn.execute(f"ALTER TABLE queries ALTER COLUMN q SET STORAGE {storage}")
+        datasets.copy_vectors(conn, "queries", queries, id_column="qid", vector_column="q")
+    conn.execute("ANALYZE queries")
+
+
+def relation_sizes(conn, rel: str) -> dict:
+    row = conn.execute(
+        "SELECT pg_relation_size(c.oid), pg_table_size(c.oid), coalesce(pg_relation_size(c.reltoastrelid), 0) "
+        "FROM pg_class c WHERE c.oid = %s::regclass", [rel]).fetchone()
+    return {"relation_bytes": row[0], "table_bytes": row[1], "toast_bytes": row[2]}
+
+
+def prewarm(conn, rels) -> None:
+    """Read relations into shared buffers with pg_prewarm, so that a sweep's
+    first point does not pay for the disk. A throwaway cluster gets the
+    extension; an existing server is only used if it has it already."""
+    have = conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'").fetchone()
+    if not have:
+        if OWN_CLUSTER:
+            try:
+                conn.execute("CREATE EXTENSION pg_prewarm SCHEMA public")
+            except Exception:  # noqa: BLE001 (not installed: the warm-up queries do it)
+                return
+        else:
+            return
+    for rel in rels:
+        conn.execute("SELECT pg_prewarm(%s::regclass)", [rel])
+        toast = conn.execute("SELECT reltoastrelid FROM pg_class WHERE oid = %s::regclass", [rel]).fetchone()[0]
+        if toast:
+            conn.execute("SELECT pg_prewarm(%s::oid::regclass)", [toast])
+
+
+def checkpoint(conn) -> None:
+    """Flush dirty buffers between phases, so one phase's writes are not
+    charged to the next (needs superuser or pg_checkpoint: else skipped)."""
+    try:
+        conn.execute("CHECKPOINT")
+    except Exception:  # noqa: BLE001
+        pass
+
+
+class Vecdb:
+    """Measurements of vecdb on one data set, in schema vecdb_bench."""
+
+    def __init__(self, args, data, gt_ids, gt_dist):
+        self.args = args
+        self.data = data
+        self.gt_ids = gt_ids
+        self.gt_dist = gt_dist
+        self.k = args.k
+        self.op = datasets.OPERATORS[data.metric]
+        self.n, self.d = data.base.shape
+        self.fixed = dict(args.settings)
+
+    def score(self, found) -> dict:
+        nq = len(found)
+        return datasets.recall_at_k(self.data.base, self.data.queries[:nq], found, self.gt_ids[:nq],
+                                    self.gt_dist[:nq], self.k, self.data.metric)
+
+    # -- loading
+
+    def load(self, conn) -> dict:
+        a = self.args
+        conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        conn.execute(f"CREATE SCHEMA {SCHEMA}")
+        t0 = time.perf_counter()
+        with conn.transaction():
+            conn.execute(f"CREATE TABLE items (id int NOT NULL, v vector({self.d}))")
+            if a.storage:
+                conn.execute(f"ALTER TABLE items ALTER COLUMN v SET STORAGE {a.storage}")
+            datasets.copy_vectors(conn, "items", self.data.base, vector_column="v")
+        copy = time.perf_counter() - t0
+        conn.execute("VACUUM (ANALYZE) items")
+        checkpoint(conn)
+        storage = conn.execute("SELECT attstorage FROM pg_attribute WHERE attrelid = 'items'::regclass "
+                               "AND attname = 'v'").fetchone()[0]
+        sizes = relation_sizes(conn, "items")
+        info = {"rows": self.n, "dims": self.d, "copy_seconds": copy,
+                "storage": {"p": "plain", "m": "main", "e": "external", "x": "extended"}.get(storage, storage),
+                "raw_vector_bytes": self.n * self.d * 4, **sizes}
+        log(f"loaded {self.n} x {self.d} into items with COPY in {copy:.1f} s; storage {info['storage']}, "
+            f"table {sizes['relation_bytes'] / 2**20:.1f} MiB + TOAST {sizes['toast_bytes'] / 2**20:.1f} MiB")
+        return info
+
+    # -- one sweep point
+
+    def clients(self, nclients: int, nqueries: int, settings: dict) -> dict:
+        """nqueries queries, one a round trip, spread over nclients threads,
+        each with its own connection; latencies as the client sees them."""
+        sql = f"SELECT id FROM items ORDER BY v {self.op} %s::vector LIMIT {self.k}"
+        lits = [datasets.vector_literal(q) for q in self.data.queries[:nqueries]]
+        conns = [connect(settings) for _ in range(nclients)]
+        for c in conns:  # prepare, and touch the plan once
+            c.execute(sql, [lits[0]], prepare=True).fetchall()
+        lat = [[] for _ in range(nclients)]
+        found = [None] * nqueries
+        errors = []
+        barrier = threading.Barrier(nclients + 1)
+
+        def work(t):
+            try:
+                barrier.wait()
+                conn = conns[t]
+                for i in range(t, nqueries, nclients):
+                    t0 = time.perf_counter()
+                    rows = conn.execute(sql, [lits[i]], prepare=True).fetchall()
+                    lat[t].append(time.perf_counter() - t0)
+                    found[i] = [r[0] for r in rows]
+            except Exception as e:  # noqa: BLE001
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(nclients)]
+        for th in threads:
+            th.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        for c in conns:
+            c.close()
+        if errors:
+            raise errors[0]
+        ms = np.array([x for part in lat for x in part]) * 1000
+        scored = self.score(found)
+        return {"clients": nclients, "queries": nqueries, "seconds": wall, "qps": nqueries / wall,
+                "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+                "mean_ms": float(ms.mean()), "recall": scored["recall"]}
+
+    def point(self, conn, nq: int, setting, value, index_names, repeat: int) -> dict:
+        a = self.args
+        settings = dict(self.fixed)
+        if setting:
+            settings[setting] = value
+            conn.execute("SELECT set_config(%s, %s, false)", [setting, str(value)])
+        sql = one_statement_sql(self.op, self.k)
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (COSTS OFF) " + sql).fetchall())
+        uses_index = any(name in plan for name in index_names) if index_names else False
+        warm = max(1, min(a.warmup, nq // 5))
+        conn.execute(one_statement_sql(self.op, self.k, f" WHERE qid < {warm}")).fetchall()
+        times, found = [], None
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            rows = conn.execute(sql).fetchall()
+            times.append(time.perf_counter() - t0)
+            if found is None:
+                got = dict(rows)
+                found = [got.get(i) for i in range(nq)]
+        best = min(times)
+        p = {"label": "exact" if setting is None and not index_names else f"{setting}={value}" if setting else "default",
+             "setting": setting, "value": value, "queries": nq, "seconds": best, "all_seconds": times,
+             "qps": nq / best, **self.score(found), "uses_index": uses_index, "plan": plan, "clients": []}
+        msg = (f"{p['label']}: recall@{self.k} {p['recall']:.4f}  {p['qps']:9.1f} QPS (one statement, {nq} queries, "
+               f"best of {repeat})")
+        if index_names and not uses_index:
+            msg += "  WARNING: the plan does not use the index"
+        log(msg)
+        for c in a.clients:
+            cq = min(a.client_queries, nq)
+            r = self.clients(c, cq, settings)
+            p["clients"].append(r)
+            log(f"  {c} client(s), {cq} queries one a round trip: {r['qps']:8.1f} QPS, p50 {r['p50_ms']:.2f} ms, "
+                f"p99 {r['p99_ms']:.2f} ms, recall {r['recall']:.4f}")
+        if setting:
+            conn.execute(f"RESET {setting}")  # a checked name (parse_sweep)
+        return p
+
+    # -- runs
+
+    def exact_run(self, conn, sweep) -> dict:
+        """No index; swept only when no index is given (the smoke test
+        sweeps this way to exercise the sweep)."""
+        nq = min(self.args.exact_queries, len(self.data.queries))
+        load_queries(conn, self.data.queries[:nq], self.args.storage)
+        prewarm(conn, ["items"])
+        fewer = min(self.args.queries, len(self.data.queries))
+        log(f"exact search (no index): {nq} queries" + (
+            f" (--exact-queries: the exact scan is slow, so fewer than the {fewer} of the index runs and the "
+            f"references)" if nq < fewer else ""))
+        setting, values = sweep if sweep else (None, [None])
+        points = [self.point(conn, nq, setting, v, [], self.args.exact_repeat) for v in values]
+        return {"name": "exact", "index_sql": None, "am": None, "sweep_setting": setting, "points": points}
+
+    def index_run(self, conn, sql: str, sweep) -> dict:
+        nq = min(self.args.queries, len(self.data.queries))
+        sql = sql.replace("{opclass}", datasets.OPCLASSES[self.data.metric])
+        before = {r[0] for r in conn.execute("SELECT indexrelid FROM pg_index WHERE indrelid = 'items'::regclass")}
+        log(f"building: {sql}")
+        t0 = time.perf_counter()
+        conn.execute(sql)
+        build = time.perf_counter() - t0
+        rows = conn.execute(
+            "SELECT i.indexrelid, i.indexrelid::regclass::text, am.amname, c.reloptions "
+            "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
+            "WHERE i.indrelid = 'items'::regclass").fetchall()
+        new = [r for r in rows if r[0] not in before]
+        if not new:
+            raise SystemExit(f"the index SQL made no index on items: {sql}")
+        names = [r[1] for r in new]
+        am = new[0][2]
+        options = {}
+        for opt in new[0][3] or []:
+            key, _, value = opt.partition("=")
+            options[key] = value
+        index_bytes = sum(conn.execute("SELECT pg_relation_size(%s::regclass)", [n]).fetchone()[0] for n in names)
+        checkpoint(conn)
+        log(f"built {', '.join(names)} ({am}) in {build:.1f} s: {index_bytes / 2**20:.1f} MiB "
+            f"(the vectors alone: {self.n * self.d * 4 / 2**20:.1f} MiB)")
+        load_queries(conn, self.data.queries[:nq], self.args.storage)
+        prewarm(conn, ["items"] + names)
+        setting, values = sweep if sweep else (None, [None])
+        points = [self.point(conn, nq, setting, v, names, self.args.repeat) for v in values]
+        run = {"name": am, "index_sql": sql, "index_names": names, "am": am, "options": options,
+               "build_seconds": build, "index_bytes": index_bytes, "table": relation_sizes(conn, "items"),
+               "sweep_setting": setting, "points": points}
+        if self.args.inserts:
+            run["insert"] = self.inserts(conn, "with " + ", ".join(names))
+        for n in names:
+            conn.execute(f"DROP INDEX {n}")
+        return run
+
+    def insert_vectors(self, count: int) -> np.ndarray:
+        """Vectors like the base's, in neither base nor the measured queries."""
+        data, nq = self.data, self.args.queries
+        if data.extra is not None and len(data.extra) >= count:
+            return data.extra[:count]
+        spare = data.queries[nq:]
+        if len(spare) >= count:
+            return spare[:count]
+        rng = np.random.default_rng(1)
+        src = data.queries[rng.integers(0, len(data.queries), size=count)]
+        scale = float(np.std(data.base[: min(len(data.base), 10000)])) * 0.01
+        out = (src + rng.standard_normal(src.shape, dtype=np.float32) * scale).astype(np.float32)
+        if data.metric in ("cosine", "ip") and data.params.get("normalize"):
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-30)
+        return out
+
+    def inserts(self, conn, what: str) -> dict:
+        """Single-row INSERTs, each its own transaction (autocommit), one
+        client, prepared; the rows are deleted afterwards."""
+        count = self.args.inserts
+        vecs = self.insert_vectors(count)
+        lits = [datasets.vector_literal(v) for v in vecs]
+        first = self.n + 1000
+        sql = "INSERT INTO items (id, v) VALUES (%s, %s::vector)"
+        with connect(self.fixed) as c:
+            t0 = time.perf_counter()
+            for i, lit in enumerate(lits):
+                c.execute(sql, [first + i, lit], prepare=True)
+            secs = time.perf_counter() - t0
+        conn.execute("DELETE FROM items WHERE id >= %s", [self.n])
+        conn.execute("VACUUM items")
+        r = {"rows": count, "seconds": secs, "rows_per_second": count / secs}
+        log(f"INSERT {what}: {count} rows, one a transaction: {r['rows_per_second']:.0f} rows/s")
+        return r
+
+
+SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def parse_sweep(text: str):
+    name, eq, values = text.partition("=")
+    name = name.strip()
+    if not eq or not name or not values.strip():
+        raise argparse.ArgumentTypeError(f"--sweep wants NAME=V1,V2,...; got {text!r}")
+    if not SETTING_NAME.match(name):
+        raise argparse.ArgumentTypeError(f"--sweep: {name!r} is not a setting name")
+    return name, [v.strip() for v in values.split(",") if v.strip()]
+
+
+def parse_set(text: str):
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip():
+        raise argparse.ArgumentTypeError(f"--set wants NAME=VALUE; got {text!r}")
+    return name.strip(), value.strip()
+
+
+def int_list(text: str):
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+# ---------------------------------------------------------------------------
+# One data set
+
+
+def bench_dataset(args, spec: str, conn) -> dict:
+    t_start = time.perf_counter()
+    data = datasets.from_spec(spec, extra=args.inserts)
+    n, d = data.base.shape
+    nq = min(args.queries, len(data.queries))
+    nq_all = max(nq, min(args.exact_queries, len(data.queries)))
+    log(f"=== {data.name}: {n} x {d}, {data.metric}, {len(data.queries)} queries available, k={args.k} ===")
+    gt_ids, gt_dist = datasets.ground_truth(data, nq_all, args.k, CACHE, log=log)
+    result = {"name": data.name, "spec": spec, "params": data.params, "n": n, "d": d, "metric": data.metric,
+              "operator": datasets.OPERATORS[data.metric], "k": args.k, "queries": nq,
+              "exact_queries": min(args.exact_queries, len(data.queries)),
+              "sql": one_statement_sql(datasets.OPERATORS[data.metric], args.k)}
+
+    if not args.no_vecdb:
+        v = Vecdb(args, data, gt_ids, gt_dist)
+        vres = {"load": v.load(conn), "runs": []}
+        sweeps = list(args.sweep)
+        if args.exact:
+            vres["runs"].append(v.exact_run(conn, sweeps[0] if sweeps and not args.index else None))
+        for i, sql in enumerate(args.index):
+            sweep = sweeps[i] if i < len(sweeps) else (sweeps[-1] if sweeps else None)
+            vres["runs"].append(v.index_run(conn, sql, sweep))
+        if args.inserts:
+            vres["insert_plain"] = v.inserts(conn, "without an index")
+        result["vecdb"] = vres
+
+    refs = []
+    if args.references:
+        def score(found):
+            m = len(found)
+            return datasets.recall_at_k(data.base, data.queries[:m], found, gt_ids[:m], gt_dist[:m], args.k,
+                                        data.metric)
+
+        queries = data.queries[:nq]
+        if "faiss-flat" in args.references:
+            refs += references.run_faiss_flat(data.base, queries, args.k, data.metric, score, repeat=args.repeat,
+                                              log=lambda m: log(m))
+        if "hnswlib" in args.references:
+            m, efc = hnsw_params(args, result.get("vecdb"))
+            efs = set(args.hnswlib_ef)
+            for run in (result.get("vecdb") or {}).get("runs", []):
+                if run["sweep_setting"] and re.search(r"(^|[._])ef(_search)?$", run["sweep_setting"]):
+                    efs |= {int(p["value"]) for p in run["points"] if str(p["value"]).isdigit()}
+            r = references.run_hnswlib(data.base, queries, args.k, data.metric, score, m=m, ef_construction=efc,
+                                       efs=sorted(efs), repeat=args.repeat, log=lambda m: log(m))
+            if r:
+                refs.append(r)
+        if "faiss-ivfpq" in args.references:
+            r = references.run_faiss_ivfpq(data.base, queries, args.k, data.metric, score, nlist=args.nlist,
+                                           m=args.pq_m, nbits=args.pq_bits, k_factor=args.refine_factor,
+                                           nprobes=args.nprobe, repeat=args.repeat, log=lambda m: log(m))
+            if r:
+                refs.append(r)
+    result["references"] = refs
+    result["seconds"] = time.perf_counter() - t_start
+    return result
+
+
+def hnsw_params(args, vres):
+    """hnswlib gets vecdb's HNSW index's m and ef_construction (pgvector's
+    defaults, 16 and 64, when not given), unless --m / --ef-construction say."""
+    m, efc = 16, 64
+    for run in (vres or {}).get("runs", []):
+        if run.get("am") == "hnsw":
+            m = int(run["options"].get("m", m))
+            efc = int(run["options"].get("ef_construction", efc))
+            break
+    return args.m or m, args.ef_construction or efc
+
+
+# ---------------------------------------------------------------------------
+# Main
+
+
+REFERENCES = ("hnswlib", "faiss-flat", "faiss-ivfpq")
+
+
+def parser():
+    ap = argparse.ArgumentParser(
+        prog="bench/run",
+        description="vecdb's benchmark: recall, QPS, latency, build time, size and insert rate, beside hnswlib and "
+                    "faiss, on real and synthetic data. Also: bench/run compare A.json B.json; bench/run check DIR.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--dataset", action="append", metavar="SPEC",
+                    help="fashion-mnist | synthetic[:n=200000,d=128,centres=1000,seed=0,normalize=0,metric=l2] | "
+                         "files:base=B.fvecs,queries=Q.fvecs[,truth=GT.ivecs,metric=l2]; repeatable "
+                         "(default: fashion-mnist and synthetic)")
+    ap.add_argument("--index", action="append", default=[], metavar="SQL",
+                    help="an index to build, as SQL on table items, column v (e.g. \"CREATE INDEX ON items USING "
+                         "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64)\"; {opclass} stands for the data "
+                         "set's opclass); repeatable, each built, swept and dropped in turn")
+    ap.add_argument("--sweep", action="append", default=[], type=parse_sweep, metavar="NAME=V1,V2,...",
+                    help="the search setting to sweep, and its values (e.g. vecdb.hnsw_ef_search=10,20,40,80); the "
+                         "i-th goes with the i-th --index (the last one with the rest); with no --index, it sweeps "
+                         "the exact run")
+    ap.add_argument("--set", dest="settings", action="append", default=[], type=parse_set, metavar="NAME=VALUE",
+                    help="a setting for every query session (repeatable; max_parallel_workers_per_gather=0 unless "
+                         "given)")
+    ap.add_argument("-k", type=int, default=10, help="neighbours a query")
+    ap.add_argument("--queries", type=int, default=1000, help="queries for the index runs and the references")
+    ap.add_argument("--exact-queries", type=int, default=200,
+                    help="queries for vecdb's exact (index-less) run, which scans the whole table for each")
+    ap.add_argument("--no-exact", dest="exact", action="store_false", help="skip vecdb's exact run")
+    ap.add_argument("--clients", type=int_list, default=[1, 2],
+                    help="numbers of concurrent client connections for the latency measurement")
+    ap.add_argument("--client-queries", type=int, default=200, help="queries a latency measurement (bounded)")
+    ap.add_argument("--inserts", type=int, default=2000, help="single-row INSERTs a measurement (0: none)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="timed runs of each one-statement measurement and each reference search; the best counts")
+    ap.add_argument("--exact-repeat", type=int, default=1, help="the same for vecdb's (slow) exact run")
+    ap.add_argument("--warmup", type=int, default=50, help="queries of the warm-up statement before each point")
+    ap.add_argument("--storage", choices=["plain", "main", "external", "extended"],
+                    help="storage mode of the vector columns (default: the vector type's own)")
+    ap.add_argument("--references", default=",".join(REFERENCES),
+                    help="comma-separated subset of " + ", ".join(REFERENCES) + ", or none")
+    ap.add_argument("--no-vecdb", action="store_true", help="only the references (no server)")
+    ap.add_argument("--m", type=int, help="hnswlib's m (default: the hnsw index's, else 16)")
+    ap.add_argument("--ef-construction", type=int, help="hnswlib's ef_construction (default: the index's, else 64)")
+    ap.add_argument("--hnswlib-ef", type=int_list, default=list(references.DEFAULT_HNSWLIB_EF),
+                    help="hnswlib's ef sweep (a sweep of a setting named *ef* adds its values)")
+    ap.add_argument("--nlist", type=int, help="faiss-ivfpq lists (default about 4 sqrt(n))")
+    ap.add_argument("--pq-m", type=int, help="faiss-ivfpq sub-quantizers (default d/4, or a divisor of d below)")
+    ap.add_argument("--pq-bits", type=int, help="faiss-ivfpq bits a code (default 8)")
+    ap.add_argument("--refine-factor", type=float, help="faiss-ivfpq: re-rank k_factor * k candidates (default 4)")
+    ap.add_argument("--nprobe", type=int_list, default=list(references.DEFAULT_NPROBE), help="faiss-ivfpq nprobe sweep")
+    ap.add_argument("--server", action="store_true",
+                    help="use the server the PG* environment variables name (schema vecdb_bench, dropped at the "
+                         "end) instead of a throwaway cluster of its own")
+    ap.add_argument("--fsync", choices=["on", "off"], default="on",
+                    help="the throwaway cluster's fsync (on: commits are durable, as a user's are)")
+    ap.add_argument("--no-preload", dest="preload", action="store_false",
+                    help="do not put vecdb in the throwaway cluster's shared_preload_libraries")
+    ap.add_argument("--conf", action="append", default=[], type=parse_set, metavar="NAME=VALUE",
+                    help="another postgresql.conf setting for the throwaway cluster (repeatable)")
+    ap.add_argument("--keep-cluster", action="store_true", help="keep the throwaway cluster's files")
+    ap.add_argument("--out", help="results folder (default bench/results/DATE-LABEL; bench/results/latest links to it)")
+    ap.add_argument("--label", help="a name for this run (in the folder's name and the report)")
+    ap.add_argument("--no-plots", action="store_true", help="no PNGs")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a small, fast run that exercises everything: 4,000 x 32 synthetic rows, a btree index as a "
+                         "stand-in (swept over work_mem), small server, few queries and inserts")
+    return ap
+
+
+def apply_smoke(args) -> None:
+    """--smoke's defaults: what the test command runs. Options given
+    explicitly still win (they are applied before, see main)."""
+    if not args.dataset:
+        args.dataset = ["synthetic:n=4000,d=32,centres=20,queries=100,seed=7"]
+    if not args.index:
+        # Until vecdb has an index access method, a btree index (which the
+        # distance ORDER BY cannot use) stands in: it exercises the build,
+        # size, sweep and insert paths, and every answer must still be exact.
+        args.index = ["CREATE INDEX ON items (id)"]
+    if not args.sweep:
+        args.sweep = [("work_mem", ["4MB", "16MB"])]
+
+
+def main(argv=None) -> int:
+    global OWN_CLUSTER
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "compare":
+        if len(argv) != 3:
+            print("usage: bench/run compare A.json B.json", file=sys.stderr)
+            return 2
+        print(report.compare(report.load(argv[1]), report.load(argv[2]), argv[1], argv[2]))
+        return 0
+    if argv and argv[0] == "check":
+        if len(argv) != 2:
+            print("usage: bench/run check RESULTS_DIR", file=sys.stderr)
+            return 2
+        return report.check(argv[1])
+
+    ap = parser()
+    if "--smoke" in argv:
+        smoke_defaults = {"repeat": 1, "queries": 100, "exact_queries": 100, "client_queries": 40, "inserts": 200,
+                          "warmup": 5, "fsync": "off", "nprobe": [1, 2, 4, 8, 16, 32],
+                          "hnswlib_ef": [10, 20, 40, 80]}
+        ap.set_defaults(**smoke_defaults)
+    args = ap.parse_args(argv)
+    if args.smoke:
+        apply_smoke(args)
+    if not args.dataset:
+        args.dataset = ["fashion-mnist", "synthetic"]
+    refs = [] if args.references.strip() in ("", "none") else [r.strip() for r in args.references.split(",")]
+    bad = [r for r in refs if r not in REFERENCES]
+    if bad:
+        ap.error(f"unknown reference(s) {', '.join(bad)}")
+    args.references = refs
+    # one thread a query, like the references, on any server
+    if not any(name == "max_parallel_workers_per_gather" for name, _ in args.settings):
+        args.settings.insert(0, ("max_parallel_workers_per_gather", "0"))
+    if args.no_vecdb:
+        args.index, args.exact, args.inserts = [], False, 0
+    if min(args.k, args.queries, args.exact_queries, args.repeat, args.exact_repeat, args.client_queries) < 1:
+        ap.error("-k, --queries, --exact-queries, --client-queries, --repeat and --exact-repeat must be positive")
+    if len(args.sweep) > max(1, len(args.index)):
+        ap.error("more --sweep than --index")
+
+    label = args.label or ("smoke" if args.smoke else "-".join(
+        [datasets._safe_name(s.split(":")[0]) for s in args.dataset]
+        + ([re.sub(r".*USING\s+(\w+).*", r"\1", s, flags=re.S | re.I) if re.search(r"USING\s+\w+", s, re.I)
+            else "index" for s in args.index] or ["exact"])))
+    out = args.out or os.path.join(RESULTS, datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + "-" + label)
+    os.makedirs(out, exist_ok=True)
+
+    result = {
+        "format": 1,
+        "label": label,
+        "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join(["bench/run"] + [shlex.quote(a) for a in argv]),
+        "options": {k: v for k, v in vars(args).items()},
+        "datasets": [],
+    }
+    import faiss  # noqa: F401  (loaded now, so environment() sees its BLAS)
+
+    result.update(environment())
+    blas = list(result["blas"]["libblas.so.3"].values())
+    log(f"BLAS: libblas.so.3 -> {', '.join(blas) or '?'}; threads: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    if blas and all("openblas" not in b and "blis" not in b and "mkl" not in b for b in blas):
+        log("WARNING: libblas.so.3 is the reference BLAS: faiss's batched searches run ~10x slower than with "
+            "OpenBLAS (apt-get install libopenblas0-pthread)")
+
+    cluster = None
+    conn = None
+    t0 = time.perf_counter()
+    try:
+        if not args.no_vecdb:
+            if args.server:
+                log(f"using the server at PGHOST={os.environ.get('PGHOST', '')} PGPORT={os.environ.get('PGPORT', '')}")
+            else:
+                conf = dict(SMOKE_CONF if args.smoke else FULL_CONF)
+                conf["fsync"] = args.fsync
+                if args.preload:
+                    conf["shared_preload_libraries"] = "vecdb"
+                conf.update(dict(args.conf))
+                cluster = Cluster(conf, keep=args.keep_cluster)
+                cluster.start()
+                OWN_CLUSTER = True
+            conn = connect()
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vecdb")
+            result["server"] = server_info(conn)
+            result["server"]["own_cluster"] = cluster is not None
+            log(f"{result['server']['version'].split(',')[0]}, vecdb {result['server']['vecdb']}; "
+                + ", ".join(f"{k}={v}" for k, v in sorted(result["server"]["settings"].items())))
+        for spec in args.dataset:
+            if conn is not None:
+                for name, value in args.settings:
+                    conn.execute("SELECT set_config(%s, %s, false)", [name, value])
+            ds = bench_dataset(args, spec, conn)
+            report.analyze_dataset(ds)
+            result["datasets"].append(ds)
+            report.write_json(result, os.path.join(out, "result.json"))  # after each data set
+        if conn is not None and args.server:
+            conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    finally:
+        if conn is not None:
+            conn.close()
+        if cluster:
+            cluster.stop()
+    result["seconds"] = time.perf_counter() - t0
+    report.write_json(result, os.path.join(out, "result.json"))
+    md = report.markdown(result)
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(md)
+    pngs = [] if args.no_plots else report.plots(result, out)
+    if os.path.realpath(os.path.dirname(out)) == os.path.realpath(RESULTS):
+        latest = os.path.join(RESULTS, "latest")
+        try:
+            if os.path.islink(latest) or os.path.exists(latest):
+                os.remove(latest)
+            os.symlink(os.path.basename(out), latest)
+        except OSError:
+            pass
+    print()
+    print(md)
+    log(f"wrote {os.path.join(out, 'result.json')}, results.md" + "".join(", " + os.path.basename(p) for p in pngs)
+        + f" in {out} ({result['seconds']:.0f} s)")
+    return 0
