@@ -359,15 +359,18 @@ def metric_keys(base: np.ndarray, queries: np.ndarray, ids: np.ndarray, metric: 
     return out
 
 
-def exact_knn(base: np.ndarray, queries: np.ndarray, k: int, block: int = 256, metric: str = "l2"):
+def exact_knn(base: np.ndarray, queries: np.ndarray, k: int, block: Optional[int] = None, metric: str = "l2"):
     """Exact k nearest neighbours, computed in float64.
 
     Returns (ids, distance keys), each (nq, k), nearest first (see
     metric_keys; for l2, squared distances). Candidates are chosen with one
     matrix product per block of queries, then their keys are recomputed
-    directly, so that near-ties are ordered exactly."""
+    directly, so that near-ties are ordered exactly. block (queries at a
+    time) defaults to what keeps the (block x n) float64 matrices near 1 GiB."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")
+    if block is None:
+        block = max(8, min(256, 2**26 // max(1, len(base))))
     k = min(k, len(base))
     extra = min(len(base), k + 16)  # candidates kept before the exact re-sort
     if metric == "cosine":

@@ -7,12 +7,15 @@
                                       a call ("faiss-flat-1by1")
     faiss-ivfpq    (python3-faiss)    IndexIVFPQ wrapped in IndexRefineFlat
                                       (exact re-ranking of k_factor * k
-                                      candidates), swept over nprobe
+                                      candidates), swept over nprobe for
+                                      each k_factor: its curve is the best
+                                      of that grid at each recall
 
 Each run_* function returns a curve: a dict with the reference's name, its
 build seconds, its parameters and its points, each point one setting with
-recall@k and QPS, where QPS is the number of queries over the best of
-`repeat` timed searches of all of them. Threads: the caller sets
+recall@k and QPS, where QPS is the number of queries over the best of up to
+`repeat` timed searches of all of them (searches that take over 10 seconds
+are not repeated). Threads: the caller sets
 OMP_NUM_THREADS=1 and OPENBLAS_NUM_THREADS=1 before numpy and faiss are
 loaded (bench/run does); here faiss.omp_set_num_threads(1) and hnswlib's
 num_threads=1 make sure.
@@ -30,18 +33,23 @@ import numpy as np
 HNSWLIB_SPACES = {"l2": "l2", "ip": "ip", "cosine": "cosine"}
 DEFAULT_HNSWLIB_EF = (10, 20, 40, 80, 160, 320, 640)
 DEFAULT_NPROBE = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+DEFAULT_K_FACTORS = (1, 2, 4, 8, 16)
 
 # found ids (a list a query, for the first len(found) queries) -> {"recall": ..., "strict_recall": ...}
 Score = Callable[[list], dict]
 
 
-def _timed(fn, repeat: int):
-    """Run fn() repeat times; return (best seconds, all seconds, last result)."""
+def _timed(fn, repeat: int, long_enough: float = 10.0):
+    """Run fn() up to repeat times, but only once more while a run takes
+    under long_enough seconds (a long run's best-of gains little);
+    return (best seconds, all seconds, last result)."""
     times, out = [], None
     for _ in range(max(1, repeat)):
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
+        if times[-1] >= long_enough:
+            break
     return min(times), times, out
 
 
@@ -142,11 +150,16 @@ def ivfpq_defaults(n: int, d: int) -> dict:
     nlist = max(1, min(int(round(4 * np.sqrt(n))), n // 39))
     m = max(x for x in range(1, max(1, d // 4) + 1) if d % x == 0)
     nbits = 8 if n >= 39 * 256 else max(4, int(np.log2(max(16, n // 39))))
-    return {"nlist": nlist, "m": m, "nbits": nbits, "k_factor": 4}
+    return {"nlist": nlist, "m": m, "nbits": nbits}
 
 
-def run_faiss_ivfpq(base, queries, k, metric, score: Score, nlist=None, m=None, nbits=None, k_factor=None,
-                    nprobes: Iterable[int] = DEFAULT_NPROBE, repeat: int = 1, log=print) -> Optional[dict]:
+def run_faiss_ivfpq(base, queries, k, metric, score: Score, nlist=None, m=None, nbits=None,
+                    k_factors: Iterable[float] = DEFAULT_K_FACTORS, nprobes: Iterable[int] = DEFAULT_NPROBE,
+                    repeat: int = 1, log=print) -> Optional[dict]:
+    """Build once, then for each k_factor sweep nprobe upwards until recall
+    stops growing (by less than 0.0005, or 1.0 is reached). Every point is
+    kept; report.py reads the curve off their Pareto frontier, i.e. the best
+    (nprobe, k_factor) at each recall."""
     if metric == "l1":
         log("faiss-ivfpq: no L1 metric, skipped")
         return None
@@ -157,7 +170,7 @@ def run_faiss_ivfpq(base, queries, k, metric, score: Score, nlist=None, m=None, 
     nlist = nlist or dflt["nlist"]
     m = m or dflt["m"]
     nbits = nbits or dflt["nbits"]
-    k_factor = k_factor or dflt["k_factor"]
+    k_factors = sorted(set(float(x) for x in k_factors))
     if d % m:
         raise ValueError(f"faiss-ivfpq: m={m} does not divide d={d}")
     fm = _faiss_metric(faiss, metric)
@@ -167,22 +180,30 @@ def run_faiss_ivfpq(base, queries, k, metric, score: Score, nlist=None, m=None, 
     ivf.verbose = False
     ivf.train(b)
     refine = faiss.IndexRefineFlat(ivf)
-    refine.k_factor = float(k_factor)
     refine.add(b)
     build = time.perf_counter() - t0
     code_bytes = int(faiss.serialize_index(ivf).nbytes)
-    log(f"faiss-ivfpq: nlist={nlist} m={m} nbits={nbits}, refine k_factor={k_factor}: trained and added in "
-        f"{build:.1f} s (1 thread); IVF-PQ part {code_bytes / 2**20:.1f} MiB (+ {b.nbytes / 2**20:.1f} MiB refine vectors)")
+    log(f"faiss-ivfpq: nlist={nlist} m={m} nbits={nbits}, refine: trained and added in {build:.1f} s (1 thread); "
+        f"IVF-PQ part {code_bytes / 2**20:.1f} MiB (+ {b.nbytes / 2**20:.1f} MiB refine vectors)")
     points = []
-    for nprobe in sorted(set(int(x) for x in nprobes)):
-        if nprobe > nlist:
-            continue
-        ivf.nprobe = nprobe
-        best, times, (_, ids) = _timed(lambda: refine.search(q, k), repeat)
-        p = _point(f"nprobe={nprobe}", {"nprobe": nprobe}, len(q), best, times, score(ids.tolist()))
-        points.append(p)
-        log(f"faiss-ivfpq: nprobe={nprobe:<4} recall@{k} {p['recall']:.4f}  {p['qps']:9.1f} QPS")
+    for kf in k_factors:
+        refine.k_factor = kf
+        last = -1.0
+        for nprobe in sorted(set(int(x) for x in nprobes)):
+            if nprobe > nlist:
+                break
+            ivf.nprobe = nprobe
+            best, times, (_, ids) = _timed(lambda: refine.search(q, k), repeat)
+            kf_text = f"{kf:g}"
+            p = _point(f"nprobe={nprobe} k_factor={kf_text}", {"nprobe": nprobe, "k_factor": kf}, len(q), best,
+                       times, score(ids.tolist()))
+            points.append(p)
+            log(f"faiss-ivfpq: k_factor={kf_text:<3} nprobe={nprobe:<4} recall@{k} {p['recall']:.4f}  "
+                f"{p['qps']:9.1f} QPS")
+            if p["recall"] >= 1.0 or p["recall"] < last + 0.0005:
+                break
+            last = p["recall"]
     return dict(name="faiss-ivfpq", build_seconds=build, index_bytes=code_bytes,
-                params={"nlist": nlist, "m": m, "nbits": nbits, "k_factor": k_factor, "threads": 1,
-                        "refine": "IndexRefineFlat"},
+                params={"nlist": nlist, "m": m, "nbits": nbits, "k_factor": "/".join(f"{x:g}" for x in k_factors),
+                        "threads": 1, "refine": "IndexRefineFlat"},
                 points=points)

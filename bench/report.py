@@ -171,7 +171,9 @@ def targets(ds) -> list:
 def _fmt_ratio(x) -> str:
     if not x or x["ratio"] is None:
         return "–" if not x or x["kind"] != "above" else "above"
-    return ("<=" if x["kind"] == "bound" else "") + f"{x['ratio']:.2f}"
+    r = x["ratio"]
+    text = f"{r:.0f}" if r >= 10 else f"{r:.2f}" if r >= 0.1 else f"{r:.3f}" if r >= 0.001 else f"{r:.1e}"
+    return ("<=" if x["kind"] == "bound" else "") + text
 
 
 # ---------------------------------------------------------------------------
@@ -232,6 +234,10 @@ def dataset_markdown(ds) -> str:
     v = ds.get("vecdb")
     refs = refs_by_name(ds)
     ref_names = [r for r in REF_ORDER if r in refs]
+    la = ds.get("load_average")
+    if la:
+        out += [f"Machine load average (1 min): {la['start'][0]:.2f} at the start, {la['end'][0]:.2f} at the end "
+                f"(other work on the machine skews the figures).", ""]
     if v:
         out.append(f"{ds['queries']} queries for index runs and references; {ds['exact_queries']} for vecdb's exact "
                    f"(index-less) run. vecdb's QPS: all queries in one SQL statement:")
@@ -260,12 +266,15 @@ def dataset_markdown(ds) -> str:
                 "Clients: one query a round trip, each client its own connection.", "", _table(header, rows), ""]
     rows = []
     for name in ref_names:
+        best = set(frontier(refs[name]["points"]))
         for p in refs[name]["points"]:
-            rows.append([name, p["label"], f"{p['recall']:.4f}", f"{p['qps']:.1f}", p["queries"]])
+            rows.append([name, p["label"], f"{p['recall']:.4f}", f"{p['qps']:.1f}", p["queries"],
+                         "*" if (p["recall"], p["qps"]) in best else ""])
     if rows:
         out += ["### References (in memory, one thread)", "",
-                "QPS: one search call for all queries (faiss-flat-1by1: one call a query).", "",
-                _table(["reference", "setting", f"recall@{k}", "QPS", "queries"], rows), ""]
+                "QPS: one search call for all queries (faiss-flat-1by1: one call a query). `*`: on the reference's "
+                "curve (no other of its points has both higher recall and higher QPS); the ratios use these.", "",
+                _table(["reference", "setting", f"recall@{k}", "QPS", "queries", "curve"], rows), ""]
 
     rows = []
     if v:
@@ -374,8 +383,8 @@ def _ref_label(ref):
     if ref["name"] == "hnswlib":
         return f"hnswlib (m={params.get('m')}, ef_construction={params.get('ef_construction')}), ef sweep"
     if ref["name"] == "faiss-ivfpq":
-        return (f"faiss IVFPQ+refine (nlist={params.get('nlist')}, M={params.get('m')}, "
-                f"k_factor={params.get('k_factor')}), nprobe sweep")
+        return (f"faiss IVFPQ+refine (nlist={params.get('nlist')}, M={params.get('m')}), best of nprobe x k_factor "
+                f"({params.get('k_factor')}); labels nprobe/k_factor")
     if ref["name"] == "faiss-flat":
         return "faiss IndexFlat, exact (batch)"
     if ref["name"] == "faiss-flat-1by1":
@@ -385,11 +394,12 @@ def _ref_label(ref):
 
 def _draw(ax, ds, labels, xmin=None):
     """recall on x, QPS on a log y; only points with recall >= xmin;
-    setting values written beside the points whose recall labels(recall)."""
+    setting values written beside the points whose recall labels(recall)
+    (one curve's labels skip points too close to a labelled one)."""
     def keep(pts):
         return [p for p in pts if xmin is None or p["recall"] >= xmin - 1e-12]
 
-    recalls, qps = [], []
+    recalls, qps, notes = [], [], []  # notes: (curve, text, x, y, color, dy, size)
     for i, run in enumerate(vecdb_runs(ds)):
         color = _VECDB_COLORS[i % len(_VECDB_COLORS)]
         pts = keep(run["points"])
@@ -402,23 +412,22 @@ def _draw(ax, ds, labels, xmin=None):
             continue
         name = f"vecdb {run['name']}" + (f" ({run['sweep_setting']})" if run["sweep_setting"] else "")
         ax.plot(xs, ys, marker="o", linewidth=2.2, color=color, label=name)
-        for p in pts:
-            if p["value"] is not None and labels(p["recall"]):
-                ax.annotate(str(p["value"]), (p["recall"], p["qps"]), textcoords="offset points",
-                            xytext=(4, 6), fontsize=8, color=color)
+        notes += [(name, str(p["value"]), p["recall"], p["qps"], color, 6, 8) for p in pts if p["value"] is not None]
     for ref in ds.get("references", []):
         color, marker, ls = _STYLES.get(ref["name"], ("gray", "d", "-"))
-        pts = keep(sorted(ref["points"], key=lambda p: p["recall"]))
+        pts = ref["points"]
+        if ref["name"] == "faiss-ivfpq":  # a grid: draw its frontier
+            best = set(frontier(pts))
+            pts = [p for p in pts if (p["recall"], p["qps"]) in best]
+        pts = keep(sorted(pts, key=lambda p: p["recall"]))
         xs, ys = [p["recall"] for p in pts], [p["qps"] for p in pts]
         recalls += xs
         qps += ys
         ax.plot(xs, ys, marker=marker, linestyle=ls or "", markersize=9 if not ls else 6, color=color, alpha=0.9,
                 label=_ref_label(ref))
-        for p in pts if ls else []:
-            v = next(iter(p["param"].values()), None)
-            if labels(p["recall"]):
-                ax.annotate(str(v), (p["recall"], p["qps"]), textcoords="offset points", xytext=(4, -11),
-                            fontsize=7, color=color)
+        if ls:
+            notes += [(ref["name"], "/".join(f"{x:g}" if isinstance(x, float) else str(x) for x in p["param"].values()),
+                       p["recall"], p["qps"], color, -11, 7) for p in pts]
     ax.set_yscale("log")
     ax.set_xlabel(f"recall@{ds['k']}")
     ax.set_ylabel("queries per second (log scale)")
@@ -427,6 +436,18 @@ def _draw(ax, ds, labels, xmin=None):
         ax.set_xlim(lo - (1.0 - lo) * 0.02, 1.0 + (1.0 - lo) * 0.03)
     if qps:
         ax.set_ylim(min(qps) / 1.6, max(qps) * 1.6)
+    x0, x1 = ax.get_xlim()
+    y0, y1 = (math.log10(v) for v in ax.get_ylim())
+    placed = {}
+    for curve, text, x, y, color, dy, size in notes:
+        if not labels(x):
+            continue
+        fx, fy = (x - x0) / (x1 - x0), (math.log10(y) - y0) / max(1e-9, y1 - y0)
+        mine = placed.setdefault(curve, [])
+        if any(abs(fx - a) < 0.03 and abs(fy - b) < 0.03 for a, b in mine):
+            continue
+        mine.append((fx, fy))
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, dy), fontsize=size, color=color)
     ax.grid(True, which="major", alpha=0.4)
     ax.grid(True, which="minor", alpha=0.15)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import glob
-import json
 import os
 import platform
 import re
@@ -492,7 +491,9 @@ def bench_dataset(args, spec: str, conn) -> dict:
     n, d = data.base.shape
     nq = min(args.queries, len(data.queries))
     nq_all = max(nq, min(args.exact_queries, len(data.queries)))
-    log(f"=== {data.name}: {n} x {d}, {data.metric}, {len(data.queries)} queries available, k={args.k} ===")
+    load_start = os.getloadavg()
+    log(f"=== {data.name}: {n} x {d}, {data.metric}, {len(data.queries)} queries available, k={args.k} "
+        f"(load average {load_start[0]:.2f}) ===")
     gt_ids, gt_dist = datasets.ground_truth(data, nq_all, args.k, CACHE, log=log)
     result = {"name": data.name, "spec": spec, "params": data.params, "n": n, "d": d, "metric": data.metric,
               "operator": datasets.OPERATORS[data.metric], "k": args.k, "queries": nq,
@@ -535,12 +536,15 @@ def bench_dataset(args, spec: str, conn) -> dict:
                 refs.append(r)
         if "faiss-ivfpq" in args.references:
             r = references.run_faiss_ivfpq(data.base, queries, args.k, data.metric, score, nlist=args.nlist,
-                                           m=args.pq_m, nbits=args.pq_bits, k_factor=args.refine_factor,
+                                           m=args.pq_m, nbits=args.pq_bits, k_factors=args.refine_factor,
                                            nprobes=args.nprobe, repeat=args.repeat, log=lambda m: log(m))
             if r:
                 refs.append(r)
     result["references"] = refs
     result["seconds"] = time.perf_counter() - t_start
+    # other work on the machine skews everything: the 1, 5 and 15 minute
+    # load averages (this run itself adds about 1)
+    result["load_average"] = {"start": list(load_start), "end": list(os.getloadavg())}
     return result
 
 
@@ -567,7 +571,8 @@ def parser():
     ap = argparse.ArgumentParser(
         prog="bench/run",
         description="vecdb's benchmark: recall, QPS, latency, build time, size and insert rate, beside hnswlib and "
-                    "faiss, on real and synthetic data. Also: bench/run compare A.json B.json; bench/run check DIR.",
+                    "faiss, on real and synthetic data. Also: bench/run compare A.json B.json; bench/run report DIR "
+                    "(rewrite results.md and the PNGs from result.json); bench/run check DIR (test/run's checks).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--dataset", action="append", metavar="SPEC",
                     help="fashion-mnist | synthetic[:n=200000,d=128,centres=1000,seed=0,normalize=0,metric=l2] | "
@@ -595,7 +600,7 @@ def parser():
     ap.add_argument("--inserts", type=int, default=2000, help="single-row INSERTs a measurement (0: none)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed runs of each one-statement measurement and each reference search; the best counts")
-    ap.add_argument("--exact-repeat", type=int, default=1, help="the same for vecdb's (slow) exact run")
+    ap.add_argument("--exact-repeat", type=int, default=2, help="the same for vecdb's (slow) exact run")
     ap.add_argument("--warmup", type=int, default=50, help="queries of the warm-up statement before each point")
     ap.add_argument("--storage", choices=["plain", "main", "external", "extended"],
                     help="storage mode of the vector columns (default: the vector type's own)")
@@ -609,8 +614,10 @@ def parser():
     ap.add_argument("--nlist", type=int, help="faiss-ivfpq lists (default about 4 sqrt(n))")
     ap.add_argument("--pq-m", type=int, help="faiss-ivfpq sub-quantizers (default d/4, or a divisor of d below)")
     ap.add_argument("--pq-bits", type=int, help="faiss-ivfpq bits a code (default 8)")
-    ap.add_argument("--refine-factor", type=float, help="faiss-ivfpq: re-rank k_factor * k candidates (default 4)")
-    ap.add_argument("--nprobe", type=int_list, default=list(references.DEFAULT_NPROBE), help="faiss-ivfpq nprobe sweep")
+    ap.add_argument("--refine-factor", type=int_list, default=list(references.DEFAULT_K_FACTORS),
+                    help="faiss-ivfpq: the k_factors (re-rank k_factor * k candidates) to sweep nprobe for")
+    ap.add_argument("--nprobe", type=int_list, default=list(references.DEFAULT_NPROBE),
+                    help="faiss-ivfpq nprobe sweep (for each k_factor, stopped once recall stops growing)")
     ap.add_argument("--server", action="store_true",
                     help="use the server the PG* environment variables name (schema vecdb_bench, dropped at the "
                          "end) instead of a throwaway cluster of its own")
@@ -653,6 +660,20 @@ def main(argv=None) -> int:
             return 2
         print(report.compare(report.load(argv[1]), report.load(argv[2]), argv[1], argv[2]))
         return 0
+    if argv and argv[0] == "report":
+        if len(argv) != 2:
+            print("usage: bench/run report RESULTS_DIR", file=sys.stderr)
+            return 2
+        res = report.load(argv[1])
+        out = argv[1] if os.path.isdir(argv[1]) else os.path.dirname(argv[1]) or "."
+        for ds in res["datasets"]:
+            report.analyze_dataset(ds)
+        md = report.markdown(res)
+        with open(os.path.join(out, "results.md"), "w") as f:
+            f.write(md)
+        report.plots(res, out)
+        print(md)
+        return 0
     if argv and argv[0] == "check":
         if len(argv) != 2:
             print("usage: bench/run check RESULTS_DIR", file=sys.stderr)
@@ -661,8 +682,8 @@ def main(argv=None) -> int:
 
     ap = parser()
     if "--smoke" in argv:
-        smoke_defaults = {"repeat": 1, "queries": 100, "exact_queries": 100, "client_queries": 40, "inserts": 200,
-                          "warmup": 5, "fsync": "off", "nprobe": [1, 2, 4, 8, 16, 32],
+        smoke_defaults = {"repeat": 1, "exact_repeat": 1, "queries": 100, "exact_queries": 100, "client_queries": 40, "inserts": 200,
+                          "warmup": 5, "fsync": "off", "nprobe": [1, 2, 4, 8, 16, 32], "refine_factor": [2, 8],
                           "hnswlib_ef": [10, 20, 40, 80]}
         ap.set_defaults(**smoke_defaults)
     args = ap.parse_args(argv)
