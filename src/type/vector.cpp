@@ -118,4 +118,13 @@ check_element(float value)
 				(errcode(ERRCODE_DATA_EXCEPTION), errmsg("infinite value not allowed in vector")));
 }
 
+/* Arithmetic that leaves float4's range is an error, never an Infinity. */
+void
+check_overflow(float result)
+{
+	if (std::isinf(result))
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						errmsg("value out of range: overflow")));
+}
+
 } // namespace vecdb

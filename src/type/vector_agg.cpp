@@ -148,9 +148,7 @@ VECDB_FUNCTION(vector_avg)
 	for (int i = 0; i < n - 1; i++)
 	{
 		result->x[i] = static_cast<float>(values[i + 1] / values[0]);
-		if (std::isinf(result->x[i]))
-			ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							errmsg("value out of range: overflow")));
+		check_overflow(result->x[i]);
 	}
 	PG_RETURN_VECTOR_P(result);
 }

@@ -10,15 +10,6 @@ using namespace vecdb;
 
 namespace {
 
-/* Arithmetic that leaves float4's range is an error, never an Infinity. */
-void
-check_overflow(float result)
-{
-	if (std::isinf(result))
-		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-						errmsg("value out of range: overflow")));
-}
-
 /* Lexicographic by element, then shorter first: the btree order. */
 int
 compare(const Vector *a, const Vector *b)
