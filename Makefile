@@ -14,7 +14,7 @@ MODULE_big = vecdb
 DATA = $(wildcard sql/vecdb--*.sql)
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
-PG_SRCS = $(sort $(wildcard src/pg/*.cpp src/type/*.cpp))
+PG_SRCS = $(sort $(wildcard src/*.cpp src/pg/*.cpp src/type/*.cpp src/hnsw/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 # Every sql/*.sql except the extension scripts is a pg_regress test.
@@ -28,7 +28,8 @@ PG_CONFIG ?= pg_config
 # their own -m flags and are chosen at run time (src/core/distance.cpp).
 EIGEN_INCLUDE ?= /usr/include/eigen3
 PG_CPPFLAGS = -I$(srcdir)/src -isystem $(EIGEN_INCLUDE)
-PG_CXXFLAGS = -std=c++17 -O2 -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# -Wno-register: PostgreSQL's spinlock headers use the C keyword.
+PG_CXXFLAGS = -std=c++17 -O2 -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register
 ifdef VECDB_WERROR
 PG_CXXFLAGS += -Werror
 endif

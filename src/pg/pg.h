@@ -28,6 +28,7 @@ extern "C" {
 #include <cstddef>
 #include <exception>
 #include <new>
+#include <utility>
 
 /*
  * Declare and define a V1 SQL-callable function with C linkage:
@@ -74,6 +75,30 @@ guarded(F &&f) -> decltype(f())
 	}
 	ereport(ERROR, (errcode(sqlstate), errmsg("vecdb: %s", message)));
 	pg_unreachable();
+}
+
+/*
+ * A T built in the current memory context and destroyed with it, on ERROR
+ * too: for C++ objects (containers) that live across PostgreSQL calls, such
+ * as an index scan's state. T's destructor runs inside a memory context
+ * reset, so it must only free memory.
+ */
+template <typename T, typename... Args>
+T *
+make_owned(Args &&...args)
+{
+	struct Owned
+	{
+		MemoryContextCallback callback;
+		T object;
+		explicit Owned(Args &&...a) : callback(), object(std::forward<Args>(a)...) {}
+	};
+	void *memory = palloc(sizeof(Owned));
+	Owned *owned = guarded([&] { return new (memory) Owned(std::forward<Args>(args)...); });
+	owned->callback.func = [](void *arg) { static_cast<Owned *>(arg)->~Owned(); };
+	owned->callback.arg = owned;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &owned->callback);
+	return &owned->object;
 }
 
 } // namespace vecdb::pg

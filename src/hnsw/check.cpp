@@ -1,0 +1,297 @@
+/*
+ * check.cpp: vecdb_index_check(regclass), a self-check of an hnsw index.
+ *
+ * It reads every page as if it were hostile: page headers and the meta page,
+ * every element's layout, every link (it must name an element whose level
+ * reaches the link's, and not a freed one), reachability of every live
+ * element from the entry point, and finally that every row the heap shows
+ * this transaction is in the index. Each problem is one row of the result;
+ * no row means the index is sound.
+ */
+#include "hnsw/hnsw.h"
+#include "core/vector_format.h"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "funcapi.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+}
+
+#include <deque>
+#include <unordered_map>
+
+namespace vecdb::hnsw {
+
+namespace {
+
+struct ElementInfo
+{
+	uint8 level;
+	uint8 flags;
+	uint8 heaptid_count;
+};
+
+struct Checking
+{
+	std::unordered_map<uint64, ElementInfo> elements;
+	core::VisitedHash reached;
+	core::VisitedHash indexed; /* heap TIDs */
+	std::deque<uint64> queue;
+};
+
+struct Report
+{
+	ReturnSetInfo *rsinfo;
+	int count;
+};
+
+void
+report(Report &r, BlockNumber blkno, OffsetNumber offno, const char *fmt, ...)
+	pg_attribute_printf(4, 5);
+
+void
+report(Report &r, BlockNumber blkno, OffsetNumber offno, const char *fmt, ...)
+{
+	char message[512];
+	va_list args;
+	va_start(args, fmt);
+	vsnprintf(message, sizeof(message), fmt, args);
+	va_end(args);
+	Datum values[3] = {Int64GetDatum(blkno), Int32GetDatum(offno), CStringGetTextDatum(message)};
+	bool nulls[3] = {false, offno == InvalidOffsetNumber, false};
+	tuplestore_putvalues(r.rsinfo->setResult, r.rsinfo->setDesc, values, nulls);
+	r.count++;
+}
+
+bool
+page_header_sound(Page page)
+{
+	PageHeader h = reinterpret_cast<PageHeader>(page);
+	return h->pd_lower >= SizeOfPageHeaderData && h->pd_lower <= h->pd_upper &&
+		   h->pd_upper <= h->pd_special &&
+		   h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque)) &&
+		   page_opaque(page)->id == page_id;
+}
+
+/* The meta page, checked; false if nothing further can be trusted. */
+bool
+check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
+{
+	if (RelationGetNumberOfBlocks(index) == 0)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber, "index has no meta page");
+		return false;
+	}
+	Buffer buf = ReadBuffer(index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	Page page = BufferGetPage(buf);
+	MetaPage meta;
+	bool sound = !PageIsNew(page) && page_header_sound(page) &&
+				 (page_opaque(page)->flags & page_meta);
+	if (sound)
+		memcpy(&meta, meta_of(page), sizeof(meta));
+	UnlockReleaseBuffer(buf);
+	if (!sound)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page has a damaged header");
+		return false;
+	}
+	if (meta.magic != meta_magic || meta.version != format_version)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber,
+			   "meta page has magic %08x version %u, expected %08x version %u", meta.magic,
+			   meta.version, meta_magic, format_version);
+		return false;
+	}
+	if (meta.dims < 1 || meta.dims > static_cast<uint32>(core::max_vector_dims) ||
+		meta.m < min_m || meta.m > max_m || meta.metric > static_cast<uint8>(Metric::l1) ||
+		meta.entry_level < -1 || meta.entry_level > max_level)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page has impossible parameters");
+		return false;
+	}
+	*shape = Shape{static_cast<int>(meta.dims), meta.m, meta.ef_construction,
+				   static_cast<Metric>(meta.metric)};
+	*entry = Entry{meta.entry_level, ref_of(meta.entry_blkno, meta.entry_offno),
+				   meta.insert_blkno};
+	return true;
+}
+
+/* Every page and element, read once; links are checked in the walk. */
+void
+check_pages(Relation index, const Shape &s, Report &r, Checking &c)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		Buffer buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		Page page = BufferGetPage(buf);
+		if (PageIsNew(page))
+		{
+			/* an extension a crash cut short: unused, harmless */
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
+		if (!page_header_sound(page) || !(page_opaque(page)->flags & page_elements))
+		{
+			UnlockReleaseBuffer(buf);
+			report(r, blkno, InvalidOffsetNumber, "page has a damaged header");
+			continue;
+		}
+		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ElementTuple *e = element_at(page, off, s);
+			if (e == nullptr)
+			{
+				report(r, blkno, off, "element is damaged");
+				continue;
+			}
+			c.elements[ref_of(blkno, off)] = ElementInfo{e->level, e->flags, e->heaptid_count};
+			for (int i = 0; i < e->heaptid_count; i++)
+				c.indexed.visit(ref_of(e->heaptids[i]));
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+void
+check_links_and_reach(Relation index, const Shape &s, const Entry &entry, Report &r, Checking &c)
+{
+	if (entry.level < 0)
+	{
+		for (const auto &[ref, info] : c.elements)
+			if (!(info.flags & (element_free | element_deleted)))
+			{
+				report(r, ref_block(ref), ref_offset(ref),
+					   "live element, but the meta page says the graph is empty");
+				break;
+			}
+		return;
+	}
+	auto found = c.elements.find(entry.ref);
+	if (found == c.elements.end() || (found->second.flags & element_free) ||
+		found->second.level != entry.level)
+	{
+		report(r, ref_block(entry.ref), ref_offset(entry.ref),
+			   "entry point is not an element of level %d", entry.level);
+		return;
+	}
+
+	c.reached.visit(entry.ref);
+	c.queue.push_back(entry.ref);
+	while (!c.queue.empty())
+	{
+		CHECK_FOR_INTERRUPTS();
+		uint64 ref = c.queue.front();
+		c.queue.pop_front();
+		Buffer buf = ReadBuffer(index, ref_block(ref));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(ref), s);
+		for (int l = 0; e != nullptr && l <= e->level; l++)
+		{
+			const ItemPointerData *links = element_links(e, s, l);
+			for (int i = 0; i < core::hnsw::max_links(s.m, l) && ItemPointerIsValid(&links[i]);
+				 i++)
+			{
+				uint64 to = ref_of(links[i]);
+				auto target = c.elements.find(to);
+				if (target == c.elements.end())
+					report(r, ref_block(ref), ref_offset(ref),
+						   "level %d links to (%u,%u), which is not an element", l,
+						   ref_block(to), ref_offset(to));
+				else if (target->second.flags & element_free)
+					report(r, ref_block(ref), ref_offset(ref),
+						   "level %d links to (%u,%u), which was freed", l, ref_block(to),
+						   ref_offset(to));
+				else if (target->second.level < l)
+					report(r, ref_block(ref), ref_offset(ref),
+						   "level %d links to (%u,%u), whose level is %d", l, ref_block(to),
+						   ref_offset(to), target->second.level);
+				else if (c.reached.visit(to))
+					c.queue.push_back(to);
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+
+	for (const auto &[ref, info] : c.elements)
+		if (!(info.flags & (element_free | element_deleted)) && !c.reached.contains(ref))
+			report(r, ref_block(ref), ref_offset(ref),
+				   "live element is unreachable from the entry point");
+}
+
+struct HeapCheck
+{
+	Report *report;
+	Checking *checking;
+	Shape shape;
+	float *vector;
+};
+
+void
+heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg)
+{
+	auto *h = static_cast<HeapCheck *>(arg);
+	if (isnull[0] || !alive || h->checking->indexed.contains(ref_of(*tid)))
+		return;
+	/* a value the index skips by design (a zero vector under cosine) */
+	if (!prepare_vector(h->shape, values[0], h->vector))
+		return;
+	report(*h->report, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+		   "heap row is missing from the index");
+}
+
+void
+check_heap(Relation heap, Relation index, const Shape &s, Report &r, Checking &c)
+{
+	IndexInfo *info = BuildIndexInfo(index);
+	info->ii_Concurrent = true; /* scan with our MVCC snapshot */
+	Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, nullptr, true, false);
+	HeapCheck h{&r, &c, s, static_cast<float *>(palloc(sizeof(float) * s.dims))};
+	table_index_build_scan(heap, index, info, true, false, heap_callback, &h, scan);
+	UnregisterSnapshot(snapshot);
+}
+
+} // namespace
+
+} // namespace vecdb::hnsw
+
+using namespace vecdb::hnsw;
+
+VECDB_FUNCTION(vecdb_index_check)
+{
+	Oid index_oid = PG_GETARG_OID(0);
+	InitMaterializedSRF(fcinfo, 0);
+	Report r{reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo), 0};
+
+	Oid heap_oid = IndexGetRelation(index_oid, true);
+	if (!OidIsValid(heap_oid))
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is not an index", get_rel_name(index_oid))));
+	Relation heap = table_open(heap_oid, AccessShareLock);
+	Relation index = index_open(index_oid, AccessShareLock);
+	if (index->rd_indam->ambuild != build)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+						errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
+
+	Shape s;
+	Entry entry;
+	if (check_meta(index, r, &s, &entry))
+	{
+		Checking *c = vecdb::pg::make_owned<Checking>();
+		vecdb::pg::guarded([&] { check_pages(index, s, r, *c); });
+		vecdb::pg::guarded([&] { check_links_and_reach(index, s, entry, r, *c); });
+		check_heap(heap, index, s, r, *c);
+	}
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return static_cast<Datum>(0);
+}

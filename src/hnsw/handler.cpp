@@ -1,0 +1,167 @@
+/*
+ * handler.cpp: the hnsw access method's handler, options and cost estimate.
+ */
+#include "hnsw/hnsw.h"
+#include "pg/guc.h"
+
+extern "C" {
+#include "access/reloptions.h"
+#include "commands/vacuum.h"
+#include "commands/progress.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "access/genam.h"
+#include "utils/selfuncs.h"
+#include "utils/spccache.h"
+}
+
+namespace vecdb::hnsw {
+
+namespace {
+
+relopt_kind options_kind;
+
+/* Build sub-phases, for pg_stat_progress_create_index. */
+constexpr int64 phase_loading = 2;
+constexpr int64 phase_writing = 3;
+
+bytea *
+parse_options(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt table[] = {
+		{"m", RELOPT_TYPE_INT, offsetof(Options, m)},
+		{"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
+	};
+	return static_cast<bytea *>(
+		build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, 2));
+}
+
+char *
+phase_name(int64 phase)
+{
+	switch (phase)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return const_cast<char *>("initializing");
+		case phase_loading:
+			return const_cast<char *>("loading tuples");
+		case phase_writing:
+			return const_cast<char *>("writing graph");
+		default:
+			return nullptr;
+	}
+}
+
+/*
+ * The scan does all its work before returning the first row: about
+ * ef_search * 2m distances on the base level and a few per upper level,
+ * reading a page for most of them (cached, in the common case).
+ */
+void
+cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup, Cost *total,
+			  Selectivity *selectivity, double *correlation, double *pages)
+{
+	IndexOptInfo *index = path->indexinfo;
+	*correlation = 0;
+	*selectivity = 1;
+	if (path->indexorderbys == NIL)
+	{
+		/* Without ORDER BY the index cannot answer anything. */
+		*startup = *total = disable_cost;
+		*pages = 0;
+		return;
+	}
+	int m = default_m;
+	Relation rel = index_open(index->indexoid, NoLock);
+	if (rel->rd_options)
+		m = reinterpret_cast<Options *>(rel->rd_options)->m;
+	index_close(rel, NoLock);
+
+	double tuples = Max(index->tuples, 1.0);
+	double visited = Min(tuples, pg::hnsw_ef_search * 2.0 * m + 2 * m * std::log(tuples));
+	double per_page = Max(tuples / Max(index->pages, 1.0), 1.0);
+	*pages = Min(static_cast<double>(index->pages), visited / per_page + 1);
+	*startup = *pages * seq_page_cost + visited * (cpu_index_tuple_cost + cpu_operator_cost);
+	*total = *startup;
+}
+
+bool
+validate(Oid opclass)
+{
+	return true;
+}
+
+} // namespace
+
+void
+define_options()
+{
+	options_kind = add_reloption_kind();
+	add_int_reloption(options_kind, "m", "Maximum number of links per element and level",
+					  default_m, min_m, max_m, AccessExclusiveLock);
+	add_int_reloption(options_kind, "ef_construction",
+					  "Size of the candidate list when linking a new element",
+					  default_ef_construction, min_ef_construction, max_ef_construction,
+					  AccessExclusiveLock);
+}
+
+/* The build's sub-phases, shared with build.cpp. */
+int64
+progress_phase(bool writing)
+{
+	return writing ? phase_writing : phase_loading;
+}
+
+} // namespace vecdb::hnsw
+
+using namespace vecdb::hnsw;
+
+VECDB_FUNCTION(hnsw_handler)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 0;
+	am->amsupport = 1;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+
+	am->ambuild = build;
+	am->ambuildempty = build_empty;
+	am->aminsert = insert;
+	am->ambulkdelete = bulk_delete;
+	am->amvacuumcleanup = vacuum_cleanup;
+	am->amcanreturn = nullptr;
+	am->amcostestimate = cost_estimate;
+	am->amoptions = parse_options;
+	am->amproperty = nullptr;
+	am->ambuildphasename = phase_name;
+	am->amvalidate = validate;
+	am->amadjustmembers = nullptr;
+	am->ambeginscan = begin_scan;
+	am->amrescan = rescan;
+	am->amgettuple = get_tuple;
+	am->amgetbitmap = nullptr;
+	am->amendscan = end_scan;
+	am->ammarkpos = nullptr;
+	am->amrestrpos = nullptr;
+	am->amestimateparallelscan = nullptr;
+	am->aminitparallelscan = nullptr;
+	am->amparallelrescan = nullptr;
+
+	PG_RETURN_POINTER(am);
+}

@@ -1,0 +1,262 @@
+/*
+ * hnsw.h: the hnsw index access method: page layout, options, and the entry
+ * points each phase's file defines.
+ *
+ * Block 0 is the meta page. Every other page holds element tuples, one per
+ * graph element and nothing else: the element's heap TIDs (identical vectors
+ * share an element), its vector, then its links, level 0 first. Keeping the
+ * vector and the links in one tuple means that expanding an element during
+ * a search reads the page its distance was just computed from; links are
+ * fixed-size, so an element's lists are rewritten in place and generic WAL
+ * logs only the bytes that changed.
+ */
+#pragma once
+
+#include "pg/pg.h"
+#include "core/hnsw_search.h"
+#include "core/metric.h"
+#include "core/visited.h"
+
+extern "C" {
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/reloptions.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
+}
+
+namespace vecdb::hnsw {
+
+using core::Metric;
+
+constexpr uint32 meta_magic = 0x56484e53; /* "VHNS" */
+constexpr uint32 format_version = 1;
+constexpr BlockNumber meta_blkno = 0;
+constexpr uint16 page_id = 0xFF91; /* last word of every page, as bloom does */
+
+constexpr int default_m = 16;
+constexpr int min_m = 2;
+constexpr int max_m = 100;
+constexpr int default_ef_construction = 64;
+constexpr int min_ef_construction = 4;
+constexpr int max_ef_construction = 1000;
+constexpr int max_level = 15;
+constexpr int heaptids_per_element = 3;
+
+/* Index-wide heavyweight lock, taken on the meta page's number: inserts
+ * share it; an insert that raises the top level, and VACUUM while it
+ * repairs, hold it exclusively. */
+constexpr BlockNumber update_lock = meta_blkno;
+
+/* The largest tuple an element page holds. */
+constexpr Size max_element_size =
+	BLCKSZ - MAXALIGN(SizeOfPageHeaderData + sizeof(ItemIdData)) - MAXALIGN(4);
+
+/* Page special space. */
+struct PageOpaque
+{
+	uint16 flags;
+	uint16 id; /* page_id */
+};
+
+constexpr uint16 page_meta = 1 << 0;
+constexpr uint16 page_elements = 1 << 1;
+
+struct MetaPage
+{
+	uint32 magic;
+	uint32 version;
+	uint32 dims;
+	uint16 m;
+	uint16 ef_construction;
+	uint8 metric;
+	uint8 unused;
+	int16 entry_level; /* -1: empty graph */
+	BlockNumber entry_blkno;
+	OffsetNumber entry_offno;
+	BlockNumber insert_blkno; /* last page, where new elements go */
+};
+
+constexpr uint8 element_deleted = 1 << 0; /* no heap TIDs left; awaiting repair */
+constexpr uint8 element_free = 1 << 1;    /* unlinked; its space can be reused */
+
+struct ElementTuple
+{
+	uint8 level;      /* the element's level */
+	uint8 slot_level; /* the level its space holds links for (>= level) */
+	uint8 flags;
+	uint8 heaptid_count;
+	ItemPointerData heaptids[heaptids_per_element];
+	uint16 unused;
+	float vector[FLEXIBLE_ARRAY_MEMBER];
+	/* then the links: 2m for level 0, m for each level up to slot_level;
+	 * a list shorter than its room ends with an invalid ItemPointer. */
+};
+
+/* The index's parameters, as the meta page records them. */
+struct Shape
+{
+	int dims;
+	int m;
+	int ef_construction;
+	Metric metric;
+};
+
+inline Size
+element_size(const Shape &s, int slot_level)
+{
+	return offsetof(ElementTuple, vector) + sizeof(float) * s.dims +
+		   sizeof(ItemPointerData) * (2 * s.m + slot_level * s.m);
+}
+
+inline ItemPointerData *
+element_links(ElementTuple *e, const Shape &s, int level)
+{
+	auto *base = reinterpret_cast<ItemPointerData *>(e->vector + s.dims);
+	return level == 0 ? base : base + 2 * s.m + (level - 1) * s.m;
+}
+
+inline PageOpaque *
+page_opaque(Page page)
+{
+	return reinterpret_cast<PageOpaque *>(PageGetSpecialPointer(page));
+}
+
+inline MetaPage *
+meta_of(Page page)
+{
+	return reinterpret_cast<MetaPage *>(PageGetContents(page));
+}
+
+/* Element addresses as the 64-bit refs of the search templates. */
+inline uint64
+ref_of(BlockNumber blkno, OffsetNumber offno)
+{
+	return (static_cast<uint64>(blkno) << 16) | offno;
+}
+
+inline uint64
+ref_of(const ItemPointerData &tid)
+{
+	return ref_of(ItemPointerGetBlockNumberNoCheck(&tid), ItemPointerGetOffsetNumberNoCheck(&tid));
+}
+
+inline BlockNumber
+ref_block(uint64 ref)
+{
+	return static_cast<BlockNumber>(ref >> 16);
+}
+
+inline OffsetNumber
+ref_offset(uint64 ref)
+{
+	return static_cast<OffsetNumber>(ref & 0xffff);
+}
+
+/* Options (WITH (...)). */
+struct Options
+{
+	int32 vl_len_;
+	int m;
+	int ef_construction;
+};
+
+/* Settings (src/pg/guc.cpp defines them). */
+enum class IterativeScan
+{
+	off,
+	relaxed_order,
+	strict_order,
+};
+
+/* What the meta page says of the graph right now. */
+struct Entry
+{
+	int level; /* -1: empty graph */
+	uint64 ref;
+	BlockNumber insert_blkno;
+};
+
+/* utils.cpp */
+Entry read_entry(Relation index);
+void init_page(Page page, uint16 flags);
+Shape read_shape(Relation index);
+/* The shape a new index gets from its column, opclass and options. */
+Shape new_shape(Relation index);
+Metric metric_of(Relation index);
+int index_dims(Relation index);
+int max_level_for(const Shape &s);
+/* The value to index: a unit vector for cosine; false when it cannot be
+ * indexed (a zero vector under cosine). out holds s.dims floats. */
+bool prepare_vector(const Shape &s, Datum value, float *out);
+ElementTuple *element_at(Page page, OffsetNumber offno, const Shape &s);
+/* A new element with no links, in element_size(s, slot_level) bytes at e. */
+void init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const float *vector,
+				  ItemPointer heaptid);
+void update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno,
+				 OffsetNumber entry_offno, BlockNumber insert_blkno);
+
+/* The graph on pages, as a Store for the search templates. */
+class PageGraph
+{
+public:
+	using Ref = uint64;
+
+	PageGraph(Relation index, const Shape &shape);
+	~PageGraph();
+	PageGraph(const PageGraph &) = delete;
+	PageGraph &operator=(const PageGraph &) = delete;
+	/* Drop the pin kept between reads; before leaving the AM's callback. */
+	void release();
+	void set_query(const float *query) { query_ = query; }
+	void reset_visited();
+	std::size_t visited_count() const;
+
+	bool visit(Ref r);
+	int neighbours(Ref r, int level, Ref *out);
+	void distances(const Ref *refs, int n, float *out);
+	const float *vector(Ref r, float *slot);
+	float distance_to(Ref r);
+
+	/* Skip elements that are deleted or free when collecting neighbours. */
+	bool skip_dead = false;
+
+	Relation index() const { return index_; }
+	const Shape &shape() const { return shape_; }
+	core::DistanceFn distance_fn() const { return distance_; }
+
+private:
+	Buffer pin(BlockNumber blkno);
+	Relation index_;
+	Shape shape_;
+	core::DistanceFn distance_;
+	const float *query_ = nullptr;
+	core::VisitedHash visited_;
+	Buffer last_buffer_ = InvalidBuffer;
+	BlockNumber last_blkno_ = InvalidBlockNumber;
+};
+
+/* insert.cpp: put one vector into the graph on pages (aminsert and the
+ * build once the graph outgrows memory). */
+void insert_vector(Relation index, const float *vector, ItemPointer heaptid, bool building);
+
+/* handler.cpp: WITH (...) options; once, from _PG_init. */
+void define_options();
+int64 progress_phase(bool writing);
+
+/* Access method entry points. */
+IndexBuildResult *build(Relation heap, Relation index, IndexInfo *info);
+void build_empty(Relation index);
+bool insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relation heap,
+			IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *info);
+IndexBulkDeleteResult *bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+								   IndexBulkDeleteCallback callback, void *callback_state);
+IndexBulkDeleteResult *vacuum_cleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+IndexScanDesc begin_scan(Relation index, int nkeys, int norderbys);
+void rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+bool get_tuple(IndexScanDesc scan, ScanDirection dir);
+void end_scan(IndexScanDesc scan);
+
+} // namespace vecdb::hnsw

@@ -1,0 +1,393 @@
+/*
+ * insert.cpp: adding one row to an hnsw index on pages.
+ *
+ * The search that finds the new element's neighbours locks one page at a
+ * time, only to read it. Changes lock one page at a time too: a neighbour's
+ * list is read, its new contents computed with no lock held, then written
+ * under the page's exclusive lock only if the list is still what was read
+ * (otherwise computed again). Holding no two buffer locks at once means no
+ * lock-order deadlock between concurrent inserts. The index-wide update
+ * lock (hnsw.h) keeps VACUUM's repair away, and serialises inserts only when
+ * one raises the graph's top level.
+ */
+#include "hnsw/hnsw.h"
+
+extern "C" {
+#include "common/pg_prng.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+}
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace vecdb::hnsw {
+
+namespace {
+
+using core::hnsw::Candidate;
+using core::hnsw::LayerSearch;
+
+/* One insert's C++ state: the graph on pages and the search's buffers. */
+struct Inserting
+{
+	PageGraph graph;
+	LayerSearch<uint64> layer;
+	std::vector<std::vector<Candidate<uint64>>> chosen;
+	std::vector<Candidate<uint64>> found;
+	std::vector<Candidate<uint64>> pool;
+	std::vector<float> slots;
+	std::vector<const float *> kept;
+	/* connect()'s working lists, here so that an ERROR inside it leaves no
+	 * C++ object behind on the stack */
+	std::vector<uint64> before, after;
+	std::vector<Candidate<uint64>> kept_links;
+	std::vector<float> base, other; /* vectors, when pruning a list */
+
+	Inserting(Relation index, const Shape &s)
+		: graph(index, s), chosen(max_level + 1), base(s.dims), other(s.dims)
+	{
+	}
+};
+
+void
+read_list(Inserting &ins, uint64 ref, int level, std::vector<uint64> &list)
+{
+	int room = core::hnsw::max_links(ins.graph.shape().m, level);
+	list.resize(room);
+	list.resize(ins.graph.neighbours(ref, level, list.data()));
+}
+
+/*
+ * Write list as ref's links at level if they still read as before;
+ * false if another backend changed them meanwhile.
+ */
+bool
+write_list_if_unchanged(Relation index, const Shape &s, uint64 ref, int level,
+						const std::vector<uint64> &before, const std::vector<uint64> &after)
+{
+	Buffer buf = ReadBuffer(index, ref_block(ref));
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	GenericXLogState *state = GenericXLogStart(index);
+	Page page = GenericXLogRegisterBuffer(state, buf, 0);
+	ElementTuple *e = element_at(page, ref_offset(ref), s);
+	bool same = e != nullptr && level <= e->level && !(e->flags & element_free);
+	int room = core::hnsw::max_links(s.m, level);
+	ItemPointerData *links = same ? element_links(e, s, level) : nullptr;
+	for (int i = 0; same && i < room; i++)
+	{
+		bool listed = i < static_cast<int>(before.size());
+		if (ItemPointerIsValid(&links[i]) != listed || (listed && ref_of(links[i]) != before[i]))
+			same = false;
+	}
+	if (!same)
+	{
+		GenericXLogAbort(state);
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	for (int i = 0; i < room; i++)
+	{
+		if (i < static_cast<int>(after.size()))
+			ItemPointerSet(&links[i], ref_block(after[i]), ref_offset(after[i]));
+		else
+			ItemPointerSetInvalid(&links[i]);
+	}
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+/* Add a link from -> to at level, pruning from's list when it is full. */
+void
+connect(Inserting &ins, uint64 from, uint64 to, int level)
+{
+	const Shape &s = ins.graph.shape();
+	int room = core::hnsw::max_links(s.m, level);
+	std::vector<uint64> &before = ins.before, &after = ins.after;
+	core::DistanceFn distance = ins.graph.distance_fn();
+	for (int attempt = 0; attempt < 5; attempt++)
+	{
+		read_list(ins, from, level, before);
+		if (std::find(before.begin(), before.end(), to) != before.end())
+			return;
+		after = before;
+		if (static_cast<int>(before.size()) < room)
+			after.push_back(to);
+		else
+		{
+			/* Full: keep what the heuristic picks among the links and the
+			 * newcomer, by distance to from. */
+			const float *base = ins.graph.vector(from, ins.base.data());
+			ins.pool.clear();
+			for (uint64 r : before)
+				ins.pool.push_back({distance(base, ins.graph.vector(r, ins.other.data()), s.dims), r});
+			ins.pool.push_back({distance(base, ins.graph.vector(to, ins.other.data()), s.dims), to});
+			std::sort(ins.pool.begin(), ins.pool.end(),
+					  [](const auto &a, const auto &b) { return a.distance < b.distance; });
+			core::hnsw::select_neighbours(ins.graph, ins.pool, room, distance, s.dims, ins.slots,
+										  ins.kept, ins.kept_links);
+			after.clear();
+			for (const auto &c : ins.kept_links)
+				after.push_back(c.ref);
+		}
+		ins.graph.release();
+		if (write_list_if_unchanged(ins.graph.index(), s, from, level, before, after))
+			return;
+	}
+	/* Lost every race: this one link is missing; the element stays reachable
+	 * through its other neighbours. */
+}
+
+/* Add heaptid to the element at ref if it holds exactly this vector. */
+bool
+join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemPointer heaptid)
+{
+	Buffer buf = ReadBuffer(index, ref_block(ref));
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	GenericXLogState *state = GenericXLogStart(index);
+	Page page = GenericXLogRegisterBuffer(state, buf, 0);
+	ElementTuple *e = element_at(page, ref_offset(ref), s);
+	bool joined = e != nullptr && !(e->flags & (element_deleted | element_free)) &&
+				  e->heaptid_count < heaptids_per_element &&
+				  memcmp(e->vector, v, sizeof(float) * s.dims) == 0;
+	if (joined)
+	{
+		e->heaptids[e->heaptid_count++] = *heaptid;
+		GenericXLogFinish(state);
+	}
+	else
+		GenericXLogAbort(state);
+	UnlockReleaseBuffer(buf);
+	return joined;
+}
+
+/* Write the new element into the free slot or page at hand; 0 if none. */
+uint64
+place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
+			  const float *v, ItemPointer heaptid, const Inserting &ins, bool *more_free)
+{
+	GenericXLogState *state = GenericXLogStart(index);
+	Page page = GenericXLogRegisterBuffer(state, buf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
+	if (fresh)
+		init_page(page, page_elements);
+	OffsetNumber placed = InvalidOffsetNumber;
+	*more_free = false;
+
+	/* A slot VACUUM freed, big enough for this level. */
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && !fresh; off++)
+	{
+		ElementTuple *e = element_at(page, off, s);
+		if (e == nullptr || !(e->flags & element_free))
+			continue;
+		if (placed == InvalidOffsetNumber && e->slot_level >= level)
+		{
+			init_element(e, s, level, e->slot_level, v, heaptid);
+			placed = off;
+		}
+		else
+			*more_free = true;
+	}
+
+	Size size = element_size(s, level);
+	if (placed == InvalidOffsetNumber && PageGetFreeSpace(page) >= MAXALIGN(size))
+	{
+		auto *e = static_cast<ElementTuple *>(palloc(size));
+		init_element(e, s, level, level, v, heaptid);
+		placed = PageAddItem(page, reinterpret_cast<Item>(e), size, InvalidOffsetNumber, false,
+							 false);
+		pfree(e);
+	}
+	if (placed == InvalidOffsetNumber)
+	{
+		GenericXLogAbort(state);
+		return 0;
+	}
+
+	ElementTuple *e = element_at(page, placed, s);
+	for (int l = 0; l <= level; l++)
+	{
+		ItemPointerData *links = element_links(e, s, l);
+		const auto &chosen = ins.chosen[l];
+		for (std::size_t i = 0; i < chosen.size(); i++)
+			ItemPointerSet(&links[i], ref_block(chosen[i].ref), ref_offset(chosen[i].ref));
+	}
+	GenericXLogFinish(state);
+	return ref_of(BufferGetBlockNumber(buf), placed);
+}
+
+/* Find room for the new element: a freed slot, the insert page, or a new
+ * page at the end. */
+uint64
+place(Relation index, const Shape &s, const Entry &entry, int level, const float *v,
+	  ItemPointer heaptid, const Inserting &ins)
+{
+	bool more_free;
+	/* The free space map is a hint: a page it names may be full by now,
+	 * and a stale map may name pages that are not element pages at all. */
+	for (int attempt = 0; attempt < 8; attempt++)
+	{
+		BlockNumber blkno = GetFreeIndexPage(index);
+		if (blkno == InvalidBlockNumber || blkno == meta_blkno ||
+			blkno >= RelationGetNumberOfBlocks(index))
+			break;
+		Buffer buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, &more_free);
+		UnlockReleaseBuffer(buf);
+		if (more_free)
+			RecordFreeIndexPage(index, blkno);
+		if (ref != 0)
+			return ref;
+	}
+
+	if (entry.insert_blkno != InvalidBlockNumber &&
+		entry.insert_blkno < RelationGetNumberOfBlocks(index))
+	{
+		Buffer buf = ReadBuffer(index, entry.insert_blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, &more_free);
+		UnlockReleaseBuffer(buf);
+		if (ref != 0)
+			return ref;
+	}
+
+	LockRelationForExtension(index, ExclusiveLock);
+	Buffer buf = ReadBuffer(index, P_NEW);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	uint64 ref = place_on_page(index, s, buf, true, level, v, heaptid, ins, &more_free);
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+	UnlockReleaseBuffer(buf);
+	if (ref == 0)
+		elog(ERROR, "hnsw element of %zu bytes does not fit an empty page", element_size(s, level));
+	update_meta(index, 0, InvalidBlockNumber, InvalidOffsetNumber, blkno);
+	return ref;
+}
+
+/* Whether the nearest element found may hold exactly v: a zero distance
+ * says so for L2 and L1; inner products need a look at the vector. */
+bool
+maybe_identical(Inserting &ins, const Candidate<uint64> &nearest, const float *v)
+{
+	const Shape &s = ins.graph.shape();
+	if (s.metric == Metric::l2 || s.metric == Metric::l1)
+		return nearest.distance == 0;
+	return memcmp(ins.graph.vector(nearest.ref, ins.other.data()), v, sizeof(float) * s.dims) == 0;
+}
+
+/* Search from the entry point, choosing the new element's neighbours per
+ * level; true if the vector joined an identical element instead. */
+bool
+find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v,
+				ItemPointer heaptid)
+{
+	PageGraph &g = ins.graph;
+	const Shape &s = g.shape();
+	g.set_query(v);
+	g.skip_dead = true;
+	g.reset_visited();
+	ins.layer.clear();
+	g.visit(entry.ref);
+	ins.layer.seed({g.distance_to(entry.ref), entry.ref});
+
+	for (int l = entry.level; l >= 0; l--)
+	{
+		bool linking = l <= level;
+		core::hnsw::search_layer(g, ins.layer, linking ? s.ef_construction : 1, l,
+								 core::hnsw::max_links(s.m, l));
+		ins.layer.sort_nearest();
+		ins.found.swap(ins.layer.nearest);
+		/* Dead elements guided the search; none becomes a neighbour. */
+		while (!ins.found.empty() && std::isinf(ins.found.back().distance))
+			ins.found.pop_back();
+		if (linking)
+			core::hnsw::select_neighbours(g, ins.found, s.m, g.distance_fn(), s.dims, ins.slots,
+										  ins.kept, ins.chosen[l]);
+		if (l == 0 && !ins.found.empty() && maybe_identical(ins, ins.found[0], v))
+		{
+			g.release();
+			if (join_duplicate(g.index(), s, ins.found[0].ref, v, heaptid))
+				return true;
+		}
+
+		ins.layer.clear();
+		g.reset_visited();
+		if (ins.found.empty())
+		{
+			g.visit(entry.ref);
+			ins.layer.seed({g.distance_to(entry.ref), entry.ref});
+		}
+		for (std::size_t i = 0; i < (linking ? ins.found.size() : std::min<std::size_t>(ins.found.size(), 1)); i++)
+		{
+			g.visit(ins.found[i].ref);
+			ins.layer.seed(ins.found[i]);
+		}
+	}
+	g.release();
+	return false;
+}
+
+} // namespace
+
+void
+insert_vector(Relation index, const float *v, ItemPointer heaptid, bool building)
+{
+	Shape s = read_shape(index);
+	int level = core::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), s.m,
+										 max_level_for(s));
+	LOCKMODE mode = ShareLock;
+	LockPage(index, update_lock, mode);
+	Entry entry = read_entry(index);
+	if (level > entry.level)
+	{
+		/* This element becomes the entry point: no other insert may move it
+		 * meanwhile. */
+		UnlockPage(index, update_lock, mode);
+		mode = ExclusiveLock;
+		LockPage(index, update_lock, mode);
+		entry = read_entry(index);
+	}
+
+	Inserting *ins = pg::make_owned<Inserting>(index, s);
+	bool duplicate = false;
+	if (entry.level >= 0)
+		duplicate = pg::guarded([&] { return find_neighbours(*ins, entry, level, v, heaptid); });
+
+	if (!duplicate)
+	{
+		uint64 ref = place(index, s, entry, Min(level, max_level_for(s)), v, heaptid, *ins);
+		pg::guarded([&] {
+			for (int l = Min(level, entry.level); l >= 0; l--)
+				for (const auto &c : ins->chosen[l])
+					connect(*ins, c.ref, ref, l);
+		});
+		if (level > entry.level)
+			update_meta(index, static_cast<int16>(level), ref_block(ref), ref_offset(ref),
+						InvalidBlockNumber);
+	}
+	UnlockPage(index, update_lock, mode);
+}
+
+bool
+insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relation heap,
+	   IndexUniqueCheck check_unique, bool index_unchanged, IndexInfo *info)
+{
+	if (isnull[0])
+		return false;
+	MemoryContext context =
+		AllocSetContextCreate(CurrentMemoryContext, "hnsw insert", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(context);
+	Shape s = read_shape(index);
+	auto *v = static_cast<float *>(palloc(sizeof(float) * s.dims));
+	if (prepare_vector(s, values[0], v))
+		insert_vector(index, v, heaptid, false);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(context);
+	return false;
+}
+
+} // namespace vecdb::hnsw

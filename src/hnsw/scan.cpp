@@ -1,0 +1,217 @@
+/*
+ * scan.cpp: ORDER BY col <op> query LIMIT k through an hnsw index.
+ *
+ * The first call searches the graph (src/core's templates over the pages)
+ * and returns the ef_search nearest elements, closest first. With
+ * vecdb.hnsw_iterative_scan on, running out of them resumes the same search:
+ * the elements it ranked out come back as candidates, the frontier is
+ * expanded further, and the next batch follows, until the executor has its
+ * LIMIT or vecdb.hnsw_max_scan_tuples elements were visited.
+ */
+#include "hnsw/hnsw.h"
+#include "pg/guc.h"
+#include "type/vector.h"
+
+extern "C" {
+#include "access/relscan.h"
+}
+
+#include <vector>
+
+namespace vecdb::hnsw {
+
+namespace {
+
+using core::hnsw::Candidate;
+
+struct ScanState
+{
+	PageGraph graph;
+	core::hnsw::LayerSearch<uint64> layer;
+	std::vector<Candidate<uint64>> batch; /* closest first */
+	std::vector<float> query;
+
+	std::size_t next = 0; /* next element of batch */
+	ItemPointerData tids[heaptids_per_element];
+	int tid_count = 0;
+	int tid_next = 0;
+	bool started = false;
+	bool exhausted = false;
+	float last_distance = -std::numeric_limits<float>::infinity();
+
+	ScanState(Relation index, const Shape &s) : graph(index, s), query(s.dims) {}
+};
+
+/* The query vector, as the index stores vectors; false if nothing can be
+ * nearest to it (NULL, or a zero vector under cosine). */
+bool
+set_query(IndexScanDesc scan, ScanState &st)
+{
+	if (scan->numberOfOrderBys == 0)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("an hnsw index can only be scanned with ORDER BY")));
+	ScanKey key = &scan->orderByData[0];
+	if (key->sk_flags & SK_ISNULL)
+		return false;
+	return prepare_vector(st.graph.shape(), key->sk_argument, st.query.data());
+}
+
+/* Descend the upper levels greedily, then search the base level. */
+void
+first_search(ScanState &st, const Entry &entry, int ef, bool iterative)
+{
+	PageGraph &g = st.graph;
+	auto &layer = st.layer;
+	g.set_query(st.query.data());
+	g.reset_visited();
+	layer.clear();
+	layer.keep_spilled = false;
+	g.visit(entry.ref);
+	layer.seed({g.distance_to(entry.ref), entry.ref});
+	for (int l = entry.level; l >= 1; l--)
+	{
+		core::hnsw::search_layer(g, layer, 1, l, core::hnsw::max_links(g.shape().m, l));
+		layer.sort_nearest();
+		Candidate<uint64> best = layer.nearest[0];
+		layer.clear();
+		g.reset_visited();
+		g.visit(best.ref);
+		layer.seed(best);
+	}
+	layer.keep_spilled = iterative;
+	core::hnsw::search_layer(g, layer, ef, 0, core::hnsw::max_links(g.shape().m, 0));
+}
+
+/* The next batch of an iterative scan; false when the search is spent. */
+bool
+next_search(ScanState &st, int ef)
+{
+	if (st.graph.visited_count() >= static_cast<std::size_t>(pg::hnsw_max_scan_tuples))
+		return false;
+	st.layer.restart_from_spilled(ef);
+	core::hnsw::search_layer(st.graph, st.layer, ef, 0,
+							 core::hnsw::max_links(st.graph.shape().m, 0));
+	return !st.layer.nearest.empty();
+}
+
+void
+take_batch(ScanState &st)
+{
+	st.layer.sort_nearest();
+	st.batch.assign(st.layer.nearest.begin(), st.layer.nearest.end());
+	st.next = 0;
+}
+
+/* The live heap TIDs of the element at ref; none if it was deleted. */
+void
+load_tids(ScanState &st, uint64 ref)
+{
+	Relation index = st.graph.index();
+	st.tid_count = 0;
+	st.tid_next = 0;
+	Buffer buf = ReadBuffer(index, ref_block(ref));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(ref), st.graph.shape());
+	if (e != nullptr && !(e->flags & (element_deleted | element_free)))
+		for (int i = 0; i < e->heaptid_count; i++)
+			st.tids[st.tid_count++] = e->heaptids[i];
+	UnlockReleaseBuffer(buf);
+}
+
+} // namespace
+
+IndexScanDesc
+begin_scan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	scan->opaque = pg::make_owned<ScanState>(index, read_shape(index));
+	return scan;
+}
+
+void
+rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	auto *st = static_cast<ScanState *>(scan->opaque);
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	st->graph.release();
+	st->started = false;
+	st->exhausted = false;
+	st->batch.clear();
+	st->next = 0;
+	st->tid_count = st->tid_next = 0;
+	st->last_distance = -std::numeric_limits<float>::infinity();
+}
+
+bool
+get_tuple(IndexScanDesc scan, ScanDirection dir)
+{
+	auto *st = static_cast<ScanState *>(scan->opaque);
+	const int ef = pg::hnsw_ef_search;
+	const int mode = pg::hnsw_iterative_scan;
+
+	if (!st->started)
+	{
+		st->started = true;
+		if (!set_query(scan, *st))
+			st->exhausted = true;
+		else
+		{
+			Entry entry = read_entry(scan->indexRelation);
+			if (entry.level < 0)
+				st->exhausted = true;
+			else
+			{
+				pg::guarded([&] {
+					first_search(*st, entry, ef, mode != pg::iterative_scan_off);
+					take_batch(*st);
+				});
+				st->graph.release();
+			}
+		}
+	}
+
+	while (!st->exhausted)
+	{
+		if (st->tid_next < st->tid_count)
+		{
+			scan->xs_heaptid = st->tids[st->tid_next++];
+			scan->xs_recheck = false;
+			scan->xs_recheckorderby = false;
+			return true;
+		}
+		if (st->next < st->batch.size())
+		{
+			const Candidate<uint64> &c = st->batch[st->next++];
+			/* strict_order drops what a later batch found closer than rows
+			 * already returned */
+			if (mode == pg::iterative_scan_strict && c.distance < st->last_distance)
+				continue;
+			st->last_distance = c.distance;
+			load_tids(*st, c.ref);
+			continue;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (mode == pg::iterative_scan_off ||
+			!pg::guarded([&] {
+				bool more = next_search(*st, ef);
+				if (more)
+					take_batch(*st);
+				return more;
+			}))
+			st->exhausted = true;
+		st->graph.release();
+	}
+	return false;
+}
+
+void
+end_scan(IndexScanDesc scan)
+{
+	auto *st = static_cast<ScanState *>(scan->opaque);
+	st->graph.release();
+}
+
+} // namespace vecdb::hnsw

@@ -1,0 +1,381 @@
+/*
+ * utils.cpp: what every phase of hnsw shares: pages, the meta page, reading
+ * elements defensively, the index's shape, and the graph on pages as a
+ * Store for the search templates of src/core.
+ */
+#include "hnsw/hnsw.h"
+#include "core/visited.h"
+#include "type/vector.h"
+
+extern "C" {
+#include "access/genam.h"
+#include "catalog/pg_type.h"
+#include "utils/lsyscache.h"
+}
+
+#include <cmath>
+#include <limits>
+
+extern "C" {
+Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
+Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
+Datum cosine_distance(PG_FUNCTION_ARGS);
+Datum l1_distance(PG_FUNCTION_ARGS);
+}
+
+namespace vecdb::hnsw {
+
+void
+init_page(Page page, uint16 flags)
+{
+	PageInit(page, BLCKSZ, sizeof(PageOpaque));
+	PageOpaque *o = page_opaque(page);
+	o->flags = flags;
+	o->id = page_id;
+}
+
+/*
+ * The metric comes from the opclass's support function 1, the distance
+ * function it ranks by; it is recognised by address, so that the search
+ * calls the kernels directly instead of going through fmgr.
+ */
+Metric
+metric_of(Relation index)
+{
+	FmgrInfo *proc = index_getprocinfo(index, 1, 1);
+	if (proc->fn_addr == vector_l2_squared_distance)
+		return Metric::l2;
+	if (proc->fn_addr == vector_negative_inner_product)
+		return Metric::inner_product;
+	if (proc->fn_addr == cosine_distance)
+		return Metric::cosine;
+	if (proc->fn_addr == l1_distance)
+		return Metric::l1;
+	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					errmsg("operator class of index \"%s\" has an unknown distance function",
+						   RelationGetRelationName(index))));
+	pg_unreachable();
+}
+
+int
+index_dims(Relation index)
+{
+	int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+	if (typmod < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+				 errmsg("column does not have dimensions"),
+				 errhint("Declare the column as vector(n), or index an expression cast to it.")));
+	return typmod;
+}
+
+/* The highest level whose element tuple still fits a page. */
+int
+max_level_for(const Shape &s)
+{
+	int level = 0;
+	while (level < max_level && MAXALIGN(element_size(s, level + 1)) <= max_element_size)
+		level++;
+	return level;
+}
+
+Shape
+read_shape(Relation index)
+{
+	Buffer buf = ReadBuffer(index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	Page page = BufferGetPage(buf);
+	MetaPage *meta = meta_of(page);
+	if (PageIsNew(page) || page_opaque(page)->id != page_id || meta->magic != meta_magic)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
+	if (meta->version != format_version)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has format version %u, this vecdb reads %u",
+							   RelationGetRelationName(index), meta->version, format_version),
+						errhint("REINDEX the index.")));
+	Shape s{static_cast<int>(meta->dims), meta->m, meta->ef_construction,
+			static_cast<Metric>(meta->metric)};
+	UnlockReleaseBuffer(buf);
+	if (s.dims < 1 || s.dims > vector_max_dim || s.m < min_m || s.m > max_m ||
+		meta->metric > static_cast<uint8>(Metric::l1))
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has a corrupted meta page",
+							   RelationGetRelationName(index))));
+	return s;
+}
+
+bool
+prepare_vector(const Shape &s, Datum value, float *out)
+{
+	Vector *v = datum_get_vector(value);
+	check_expected_dim(s.dims, v->dim);
+	memcpy(out, v->x, sizeof(float) * s.dims);
+	if (core::metric_normalizes(s.metric))
+	{
+		double norm = std::sqrt(static_cast<double>(core::squared_norm(out, s.dims)));
+		if (norm == 0 || !std::isfinite(norm))
+			return false;
+		for (int i = 0; i < s.dims; i++)
+			out[i] = static_cast<float>(out[i] / norm);
+	}
+	if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value))
+		pfree(v);
+	return true;
+}
+
+/*
+ * The element at offno, checked before it is trusted: a damaged page gives
+ * an ERROR, never a read past the page.
+ */
+ElementTuple *
+element_at(Page page, OffsetNumber offno, const Shape &s)
+{
+	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(PageOpaque)) ||
+		page_opaque(page)->id != page_id || !(page_opaque(page)->flags & page_elements) ||
+		offno < FirstOffsetNumber || offno > PageGetMaxOffsetNumber(page))
+		return nullptr;
+	ItemId id = PageGetItemId(page, offno);
+	if (!ItemIdIsNormal(id) || ItemIdGetLength(id) < offsetof(ElementTuple, vector))
+		return nullptr;
+	auto *e = reinterpret_cast<ElementTuple *>(PageGetItem(page, id));
+	if (e->slot_level > max_level || e->level > e->slot_level ||
+		e->heaptid_count > heaptids_per_element ||
+		ItemIdGetLength(id) != element_size(s, e->slot_level) ||
+		ItemIdGetOffset(id) + ItemIdGetLength(id) > BLCKSZ)
+		return nullptr;
+	return e;
+}
+
+void
+update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNumber entry_offno,
+			BlockNumber insert_blkno)
+{
+	Buffer buf = ReadBuffer(index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	GenericXLogState *state = GenericXLogStart(index);
+	Page page = GenericXLogRegisterBuffer(state, buf, 0);
+	MetaPage *meta = meta_of(page);
+	if (entry_blkno != InvalidBlockNumber)
+	{
+		meta->entry_level = entry_level;
+		meta->entry_blkno = entry_blkno;
+		meta->entry_offno = entry_offno;
+	}
+	else if (entry_level < 0)
+	{
+		meta->entry_level = -1;
+		meta->entry_blkno = InvalidBlockNumber;
+		meta->entry_offno = InvalidOffsetNumber;
+	}
+	if (insert_blkno != InvalidBlockNumber)
+		meta->insert_blkno = insert_blkno;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
+/* ------------------------------------------------------------------------
+ * PageGraph
+ */
+
+static void
+corrupted(Relation index, uint64 ref)
+{
+	ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+					errmsg("index \"%s\" has a damaged element at (%u,%u)",
+						   RelationGetRelationName(index), ref_block(ref), ref_offset(ref)),
+					errhint("Run vecdb_index_check('%s'), then REINDEX it.",
+							RelationGetRelationName(index))));
+}
+
+PageGraph::PageGraph(Relation index, const Shape &shape)
+	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)),
+	  visited_()
+{
+}
+
+/* No buffer work here: it may run in an aborting transaction's memory
+ * cleanup, after the resource owner has dropped the pins. */
+PageGraph::~PageGraph() = default;
+
+void
+PageGraph::release()
+{
+	if (BufferIsValid(last_buffer_))
+		ReleaseBuffer(last_buffer_);
+	last_buffer_ = InvalidBuffer;
+	last_blkno_ = InvalidBlockNumber;
+}
+
+void
+PageGraph::reset_visited()
+{
+	visited_.clear();
+}
+
+std::size_t
+PageGraph::visited_count() const
+{
+	return visited_.size();
+}
+
+bool
+PageGraph::visit(Ref r)
+{
+	return visited_.visit(r);
+}
+
+/* Consecutive reads of one page keep its pin. */
+Buffer
+PageGraph::pin(BlockNumber blkno)
+{
+	if (blkno == last_blkno_)
+		return last_buffer_;
+	if (blkno >= RelationGetNumberOfBlocks(index_) || blkno == meta_blkno)
+		return InvalidBuffer;
+	release();
+	last_buffer_ = ReadBuffer(index_, blkno);
+	last_blkno_ = blkno;
+	return last_buffer_;
+}
+
+int
+PageGraph::neighbours(Ref r, int level, Ref *out)
+{
+	Buffer buf = pin(ref_block(r));
+	if (!BufferIsValid(buf))
+		corrupted(index_, r);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(r), shape_);
+	if (e == nullptr)
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		corrupted(index_, r);
+	}
+	int n = 0;
+	if (level <= e->level && !(e->flags & element_free))
+	{
+		const ItemPointerData *links = element_links(e, shape_, level);
+		int room = core::hnsw::max_links(shape_.m, level);
+		for (int i = 0; i < room && ItemPointerIsValid(&links[i]); i++)
+			out[n++] = ref_of(links[i]);
+	}
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return n;
+}
+
+void
+PageGraph::distances(const Ref *refs, int n, float *out)
+{
+	for (int i = 0; i < n; i++)
+		out[i] = distance_to(refs[i]);
+}
+
+float
+PageGraph::distance_to(Ref r)
+{
+	Buffer buf = pin(ref_block(r));
+	if (!BufferIsValid(buf))
+		corrupted(index_, r);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(r), shape_);
+	if (e == nullptr)
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		corrupted(index_, r);
+	}
+	/* A dead element still guides the search, but is never linked to. */
+	float d = (skip_dead && (e->flags & (element_deleted | element_free)))
+				  ? std::numeric_limits<float>::infinity()
+				  : distance_(query_, e->vector, shape_.dims);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return d;
+}
+
+const float *
+PageGraph::vector(Ref r, float *slot)
+{
+	Buffer buf = pin(ref_block(r));
+	if (!BufferIsValid(buf))
+		corrupted(index_, r);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(r), shape_);
+	if (e == nullptr)
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		corrupted(index_, r);
+	}
+	memcpy(slot, e->vector, sizeof(float) * shape_.dims);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	return slot;
+}
+
+} // namespace vecdb::hnsw
+
+namespace vecdb::hnsw {
+
+void
+init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const float *vector,
+			 ItemPointer heaptid)
+{
+	memset(e, 0, element_size(s, slot_level));
+	e->level = static_cast<uint8>(level);
+	e->slot_level = static_cast<uint8>(slot_level);
+	e->heaptid_count = 1;
+	e->heaptids[0] = *heaptid;
+	for (int i = 1; i < heaptids_per_element; i++)
+		ItemPointerSetInvalid(&e->heaptids[i]);
+	memcpy(e->vector, vector, sizeof(float) * s.dims);
+	ItemPointerData *links = element_links(e, s, 0);
+	for (int i = 0; i < 2 * s.m + slot_level * s.m; i++)
+		ItemPointerSetInvalid(&links[i]);
+}
+
+} // namespace vecdb::hnsw
+
+namespace vecdb::hnsw {
+
+Shape
+new_shape(Relation index)
+{
+	Shape s{index_dims(index), default_m, default_ef_construction, metric_of(index)};
+	if (index->rd_options)
+	{
+		auto *opts = reinterpret_cast<Options *>(index->rd_options);
+		s.m = opts->m;
+		s.ef_construction = opts->ef_construction;
+	}
+	if (s.ef_construction < 2 * s.m)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("ef_construction must be greater than or equal to 2 * m")));
+	if (MAXALIGN(element_size(s, 0)) > max_element_size)
+	{
+		int most = static_cast<int>((max_element_size - element_size(Shape{0, s.m, 0, s.metric}, 0)) /
+									sizeof(float));
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("column cannot have more than %d dimensions for hnsw index with m = %d",
+							   most, s.m)));
+	}
+	return s;
+}
+
+} // namespace vecdb::hnsw
+
+namespace vecdb::hnsw {
+
+Entry
+read_entry(Relation index)
+{
+	Buffer buf = ReadBuffer(index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	MetaPage *meta = meta_of(BufferGetPage(buf));
+	Entry e{meta->entry_level, ref_of(meta->entry_blkno, meta->entry_offno), meta->insert_blkno};
+	UnlockReleaseBuffer(buf);
+	if (e.level > max_level || e.level < -1)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has a corrupted meta page",
+							   RelationGetRelationName(index))));
+	return e;
+}
+
+} // namespace vecdb::hnsw

@@ -1,0 +1,298 @@
+/*
+ * vacuum.cpp: VACUUM for hnsw, in three passes.
+ *
+ *  1. Drop dead heap TIDs from every element; an element left with none is
+ *     marked deleted. Scans stop returning it; it still guides searches.
+ *  2. Under the index-wide update lock (no insert running): move the entry
+ *     point off a deleted element, and give every live element that links
+ *     to a deleted one new links, chosen by the heuristic among its live
+ *     links and the deleted neighbours' live links.
+ *  3. Mark the deleted elements free: unlinked, their space reused by later
+ *     inserts through the free space map, so churn does not grow the index.
+ */
+#include "hnsw/hnsw.h"
+
+extern "C" {
+#include "commands/vacuum.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+}
+
+#include <algorithm>
+#include <vector>
+
+namespace vecdb::hnsw {
+
+namespace {
+
+using core::hnsw::Candidate;
+
+struct Vacuuming
+{
+	PageGraph graph;
+	core::VisitedHash dead;
+	std::vector<BlockNumber> dead_pages;
+	std::vector<float> vector;
+	std::vector<uint64> links, dead_links;
+	std::vector<Candidate<uint64>> pool, kept;
+	std::vector<float> slots, other;
+	std::vector<const float *> kept_vectors;
+	core::VisitedHash seen;
+	std::vector<std::pair<uint64, int>> to_repair; /* one page's */
+	uint64 best = 0;                               /* highest live element */
+	int best_level = -1;
+
+	Vacuuming(Relation index, const Shape &s)
+		: graph(index, s), vector(s.dims), other(s.dims)
+	{
+	}
+};
+
+/* Pass 1 on one page; returns whether any element on it is now deleted. */
+bool
+drop_dead_tids(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+			   IndexBulkDeleteCallback callback, void *callback_state, Vacuuming &vac,
+			   BlockNumber blkno)
+{
+	const Shape &s = vac.graph.shape();
+	Buffer buf = ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	GenericXLogState *state = GenericXLogStart(info->index);
+	Page page = GenericXLogRegisterBuffer(state, buf, 0);
+	bool changed = false, any_dead = false;
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ElementTuple *e = element_at(page, off, s);
+		if (e == nullptr || (e->flags & element_free))
+			continue;
+		if (!(e->flags & element_deleted))
+		{
+			int kept = 0;
+			for (int i = 0; i < e->heaptid_count; i++)
+				if (!callback(&e->heaptids[i], callback_state))
+					e->heaptids[kept++] = e->heaptids[i];
+			if (kept != e->heaptid_count)
+			{
+				stats->tuples_removed += e->heaptid_count - kept;
+				for (int i = kept; i < e->heaptid_count; i++)
+					ItemPointerSetInvalid(&e->heaptids[i]);
+				e->heaptid_count = static_cast<uint8>(kept);
+				if (kept == 0)
+					e->flags |= element_deleted;
+				changed = true;
+			}
+		}
+		if (e->flags & element_deleted)
+		{
+			vac.dead.visit(ref_of(blkno, off));
+			any_dead = true;
+			continue;
+		}
+		stats->num_index_tuples += e->heaptid_count;
+	}
+	if (changed)
+		GenericXLogFinish(state);
+	else
+		GenericXLogAbort(state);
+	UnlockReleaseBuffer(buf);
+	return any_dead;
+}
+
+/* Pass 2 for one element: new links at every level where it had dead ones. */
+void
+repair_element(Vacuuming &vac, uint64 ref, int level)
+{
+	PageGraph &g = vac.graph;
+	const Shape &s = g.shape();
+	core::DistanceFn distance = g.distance_fn();
+	const float *base = g.vector(ref, vac.vector.data());
+	for (int l = 0; l <= level; l++)
+	{
+		int room = core::hnsw::max_links(s.m, l);
+		vac.links.resize(room);
+		vac.links.resize(g.neighbours(ref, l, vac.links.data()));
+		bool has_dead = false;
+		for (uint64 r : vac.links)
+			has_dead |= vac.dead.contains(r);
+		if (!has_dead)
+			continue;
+
+		vac.pool.clear();
+		vac.seen.clear();
+		vac.seen.visit(ref);
+		auto consider = [&](uint64 r) {
+			if (!vac.dead.contains(r) && vac.seen.visit(r))
+				vac.pool.push_back({distance(base, g.vector(r, vac.other.data()), s.dims), r});
+		};
+		for (uint64 r : vac.links)
+		{
+			if (!vac.dead.contains(r))
+			{
+				consider(r);
+				continue;
+			}
+			vac.dead_links.resize(room);
+			vac.dead_links.resize(g.neighbours(r, l, vac.dead_links.data()));
+			for (uint64 r2 : vac.dead_links)
+				consider(r2);
+		}
+		std::sort(vac.pool.begin(), vac.pool.end(),
+				  [](const auto &a, const auto &b) { return a.distance < b.distance; });
+		core::hnsw::select_neighbours(g, vac.pool, room, distance, s.dims, vac.slots,
+									  vac.kept_vectors, vac.kept);
+		g.release();
+
+		Relation index = g.index();
+		Buffer buf = ReadBuffer(index, ref_block(ref));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		GenericXLogState *state = GenericXLogStart(index);
+		Page page = GenericXLogRegisterBuffer(state, buf, 0);
+		ElementTuple *e = element_at(page, ref_offset(ref), s);
+		if (e != nullptr && l <= e->level)
+		{
+			ItemPointerData *links = element_links(e, s, l);
+			for (int i = 0; i < room; i++)
+				if (i < static_cast<int>(vac.kept.size()))
+					ItemPointerSet(&links[i], ref_block(vac.kept[i].ref),
+								   ref_offset(vac.kept[i].ref));
+				else
+					ItemPointerSetInvalid(&links[i]);
+			GenericXLogFinish(state);
+		}
+		else
+			GenericXLogAbort(state);
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+void
+repair_links(IndexVacuumInfo *info, Vacuuming &vac)
+{
+	const Shape &s = vac.graph.shape();
+	BlockNumber nblocks = RelationGetNumberOfBlocks(info->index);
+	std::vector<std::pair<uint64, int>> &live = vac.to_repair;
+	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
+	{
+		vacuum_delay_point();
+		Buffer buf =
+			ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		Page page = BufferGetPage(buf);
+		live.clear();
+		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ElementTuple *e = element_at(page, off, s);
+			if (e == nullptr || (e->flags & (element_free | element_deleted)))
+				continue;
+			if (e->level > vac.best_level)
+			{
+				vac.best_level = e->level;
+				vac.best = ref_of(blkno, off);
+			}
+			bool has_dead = false;
+			for (int l = 0; l <= e->level && !has_dead; l++)
+			{
+				ItemPointerData *links = element_links(e, s, l);
+				for (int i = 0; i < core::hnsw::max_links(s.m, l) && ItemPointerIsValid(&links[i]);
+					 i++)
+					if (vac.dead.contains(ref_of(links[i])))
+					{
+						has_dead = true;
+						break;
+					}
+			}
+			if (has_dead)
+				live.push_back({ref_of(blkno, off), e->level});
+		}
+		UnlockReleaseBuffer(buf);
+		for (const auto &[ref, level] : live)
+			repair_element(vac, ref, level);
+	}
+}
+
+/* Pass 3 on one page. */
+void
+free_dead(IndexVacuumInfo *info, Vacuuming &vac, BlockNumber blkno)
+{
+	const Shape &s = vac.graph.shape();
+	Buffer buf = ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	GenericXLogState *state = GenericXLogStart(info->index);
+	Page page = GenericXLogRegisterBuffer(state, buf, 0);
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+	{
+		ElementTuple *e = element_at(page, off, s);
+		if (e == nullptr || !(e->flags & element_deleted))
+			continue;
+		e->flags = element_free;
+		ItemPointerData *links = element_links(e, s, 0);
+		for (int i = 0; i < 2 * s.m + e->slot_level * s.m; i++)
+			ItemPointerSetInvalid(&links[i]);
+	}
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	RecordFreeIndexPage(info->index, blkno);
+}
+
+} // namespace
+
+IndexBulkDeleteResult *
+bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDeleteCallback callback,
+			void *callback_state)
+{
+	Relation index = info->index;
+	if (stats == nullptr)
+		stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
+	Shape s = read_shape(index);
+	Vacuuming *vac = pg::make_owned<Vacuuming>(index, s);
+
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
+	{
+		vacuum_delay_point();
+		if (pg::guarded([&] {
+				return drop_dead_tids(info, stats, callback, callback_state, *vac, blkno);
+			}))
+			pg::guarded([&] { vac->dead_pages.push_back(blkno); });
+	}
+	if (vac->dead_pages.empty())
+		return stats;
+
+	LockPage(index, update_lock, ExclusiveLock);
+	pg::guarded([&] { repair_links(info, *vac); });
+	vac->graph.release();
+	Entry entry = read_entry(index);
+	if (entry.level >= 0 && vac->dead.contains(entry.ref))
+	{
+		if (vac->best_level >= 0)
+			update_meta(index, static_cast<int16>(vac->best_level), ref_block(vac->best),
+						ref_offset(vac->best), InvalidBlockNumber);
+		else
+			update_meta(index, -1, InvalidBlockNumber, InvalidOffsetNumber, InvalidBlockNumber);
+	}
+	for (BlockNumber blkno : vac->dead_pages)
+		free_dead(info, *vac, blkno);
+	UnlockPage(index, update_lock, ExclusiveLock);
+	IndexFreeSpaceMapVacuum(index);
+	return stats;
+}
+
+IndexBulkDeleteResult *
+vacuum_cleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+	if (stats == nullptr)
+	{
+		stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
+		stats->num_index_tuples = info->num_heap_tuples;
+		stats->estimated_count = info->estimated_count;
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}
+
+} // namespace vecdb::hnsw
