@@ -432,6 +432,89 @@ BuildGraph::add(const float *v, std::uint64_t payload, int level, Inserter &ins)
 	return AddResult::added;
 }
 
+std::size_t
+BuildGraph::link_orphans(Inserter &ins)
+{
+	const std::uint32_t n = size();
+	if (n < 2)
+		return 0;
+	std::vector<std::uint8_t> reached(n, 0);
+	std::vector<std::uint32_t> queue;
+	auto walk = [&](std::uint32_t from) {
+		queue.assign(1, from);
+		reached[from] = 1;
+		while (!queue.empty())
+		{
+			std::uint32_t id = queue.back();
+			queue.pop_back();
+			const std::uint32_t *list;
+			int count = links(id, 0, &list);
+			for (int i = 0; i < count; i++)
+				if (!reached[list[i]])
+				{
+					reached[list[i]] = 1;
+					queue.push_back(list[i]);
+				}
+		}
+	};
+
+	std::size_t linked = 0;
+	std::vector<Candidate<std::uint32_t>> near;
+	/* A replaced link may orphan its target in turn: a few rounds settle. */
+	for (int round = 0; round < 16; round++)
+	{
+		std::fill(reached.begin(), reached.end(), 0);
+		walk(header_->entry);
+		std::size_t before = linked;
+		for (std::uint32_t u = 0; u < n; u++)
+		{
+			if (reached[u])
+				continue;
+			search(vector(u), 8, header_->shape.ef_construction, ins, near);
+			/* The nearest reached element with room, else the nearest. */
+			const std::uint32_t capacity = 2 * header_->shape.m;
+			std::uint32_t host = no_node;
+			for (const auto &c : near)
+				if (c.ref != u && reached[c.ref])
+				{
+					if (host == no_node)
+						host = c.ref;
+					if (links_of(node(c.ref), 0)[0] < capacity)
+					{
+						host = c.ref;
+						break;
+					}
+				}
+			if (host == no_node)
+				host = header_->entry;
+			/* Append, or take the place of the host's farthest link. */
+			std::uint32_t *list = links_of(node(host), 0);
+			if (list[0] < capacity)
+				list[1 + list[0]++] = u;
+			else
+			{
+				std::uint32_t farthest = 0;
+				float worst = -1;
+				for (std::uint32_t i = 0; i < list[0]; i++)
+				{
+					float d = distance(vector(host), vector(list[1 + i]));
+					if (d > worst)
+					{
+						worst = d;
+						farthest = i;
+					}
+				}
+				list[1 + farthest] = u;
+			}
+			linked++;
+			walk(u);
+		}
+		if (linked == before)
+			break;
+	}
+	return linked;
+}
+
 void
 BuildGraph::search(const float *query, std::size_t k, std::size_t ef, Inserter &ins,
 				   std::vector<Candidate<std::uint32_t>> &out) const

@@ -84,6 +84,14 @@ public:
 	/* Insert a vector at the given level; safe to call concurrently. */
 	AddResult add(const float *vector, std::uint64_t payload, int level, Inserter &ins);
 
+	/*
+	 * Give every element no other element links to an inbound link, so that
+	 * a search can reach it: the heuristic's pruning can drop an element
+	 * from every list that held it. Run once, with no add() running;
+	 * returns the elements it linked.
+	 */
+	std::size_t link_orphans(Inserter &ins);
+
 	/* The k nearest elements to query, closest first. */
 	void search(const float *query, std::size_t k, std::size_t ef, Inserter &ins,
 				std::vector<Candidate<std::uint32_t>> &out) const;

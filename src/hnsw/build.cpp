@@ -12,14 +12,23 @@
 #include "core/hnsw_graph.h"
 
 extern "C" {
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
 #include "catalog/index.h"
 #include "commands/progress.h"
 #include "common/pg_prng.h"
+#include "optimizer/optimizer.h"
+#include "storage/dsm_impl.h"
+#include "storage/spin.h"
+#include "utils/snapmgr.h"
 #include "pgstat.h"
 #include "utils/memutils.h"
 }
+
+#include <sys/statvfs.h>
 
 namespace vecdb::hnsw {
 
@@ -36,9 +45,12 @@ struct BuildState
 	int level_cap;
 	double count;     /* rows the counting pass saw */
 	double indtuples; /* rows indexed */
+	double reltuples; /* heap rows seen (parallel build) */
 	BuildGraph *graph;
 	Inserter *inserter;
-	bool on_pages; /* the graph outgrew memory: inserting on pages */
+	bool on_pages;   /* the graph outgrew memory: inserting on pages */
+	bool parallel;   /* a participant of a parallel build */
+	bool overflowed; /* parallel: a row found the shared graph full */
 	float *vector;
 	MemoryContext row_context;
 	pg_prng_state rng;
@@ -110,6 +122,8 @@ write_graph(BuildState *st)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, progress_phase(true));
 	if (n == 0)
 		return;
+	Inserter *ins = st->inserter ? st->inserter : pg::make_owned<Inserter>();
+	pg::guarded([&] { return st->graph->link_orphans(*ins); });
 
 	auto *blkno = static_cast<BlockNumber *>(
 		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BlockNumber) * n));
@@ -211,6 +225,14 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 			int level = core::hnsw::random_level(u, st->shape.m, st->level_cap);
 			BuildGraph::AddResult r = pg::guarded(
 				[&] { return st->graph->add(st->vector, payload_of(tid), level, *st->inserter); });
+			if (r == BuildGraph::AddResult::full && st->parallel)
+			{
+				/* The leader redoes the build serially (see build()). */
+				st->overflowed = true;
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(st->row_context);
+				return;
+			}
 			if (r == BuildGraph::AddResult::full)
 			{
 				ereport(NOTICE,
@@ -232,6 +254,145 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->row_context);
+}
+
+/* ------------------------------------------------------------------------
+ * Parallel build: the leader and PostgreSQL's parallel maintenance workers
+ * scan parts of the heap and add to one graph in a DSM segment (BuildGraph
+ * is made for that: offsets only, per-element spinlocks). The leader then
+ * writes the pages as a serial build does.
+ */
+
+constexpr uint64 key_shared = UINT64CONST(0x56454344420001);
+constexpr uint64 key_graph = UINT64CONST(0x56454344420002);
+
+struct SharedBuild
+{
+	Oid heap_oid;
+	Oid index_oid;
+	bool concurrent;
+	Shape shape;
+	int level_cap;
+	slock_t mutex;
+	double reltuples; /* sums over the participants */
+	double indtuples;
+	bool overflowed;
+	/* a ParallelTableScanDescData follows */
+};
+
+ParallelTableScanDesc
+shared_scan(SharedBuild *sh)
+{
+	return reinterpret_cast<ParallelTableScanDesc>(reinterpret_cast<char *>(sh) +
+												   BUFFERALIGN(sizeof(SharedBuild)));
+}
+
+/* One participant's share of the heap scan into the shared graph. */
+void
+participate(SharedBuild *sh, void *graph_memory, Relation heap, Relation index, IndexInfo *info,
+			bool leader)
+{
+	BuildState st{};
+	st.heap = heap;
+	st.index = index;
+	st.shape = sh->shape;
+	st.level_cap = sh->level_cap;
+	st.parallel = true;
+	st.row_context =
+		AllocSetContextCreate(CurrentMemoryContext, "hnsw build row", ALLOCSET_DEFAULT_SIZES);
+	st.vector = static_cast<float *>(palloc(sizeof(float) * st.shape.dims));
+	pg_prng_seed(&st.rng, 0x5eed + (leader ? 0 : ParallelWorkerNumber + 1));
+	st.graph = static_cast<BuildGraph *>(palloc(sizeof(BuildGraph)));
+	new (st.graph) BuildGraph(BuildGraph::attach(graph_memory));
+	st.inserter = pg::make_owned<Inserter>();
+
+	TableScanDesc scan = table_beginscan_parallel(heap, shared_scan(sh));
+	double reltuples =
+		table_index_build_scan(heap, index, info, true, leader, build_callback, &st, scan);
+
+	SpinLockAcquire(&sh->mutex);
+	sh->reltuples += reltuples;
+	sh->indtuples += st.indtuples;
+	sh->overflowed |= st.overflowed;
+	SpinLockRelease(&sh->mutex);
+	MemoryContextDelete(st.row_context);
+}
+
+/* Whether /dev/shm has room for a DSM segment of this size: running out
+ * there is an ERROR (or a SIGBUS), not a NULL segment. */
+bool
+dsm_has_room(Size bytes)
+{
+	if (dynamic_shared_memory_type != DSM_IMPL_POSIX)
+		return true;
+	struct statvfs fs;
+	if (statvfs("/dev/shm", &fs) != 0)
+		return false;
+	return static_cast<double>(fs.f_bavail) * fs.f_frsize > 1.25 * bytes + 64.0 * 1024 * 1024;
+}
+
+/*
+ * Build the graph in parallel; false (and nothing written) if no worker
+ * could start or the graph overflowed, and the serial build must run.
+ */
+bool
+build_parallel(BuildState *st, IndexInfo *info, int nworkers, const core::hnsw::GraphShape &shape,
+			   Size capacity, Size upper)
+{
+	Size graph_bytes = BuildGraph::bytes_needed(shape, capacity, upper);
+	if (!dsm_has_room(graph_bytes))
+		return false;
+
+	EnterParallelMode();
+	ParallelContext *pcxt = CreateParallelContext("vecdb", "vecdb_hnsw_build_worker", nworkers);
+	Snapshot snapshot =
+		info->ii_Concurrent ? RegisterSnapshot(GetTransactionSnapshot()) : SnapshotAny;
+	Size shared_bytes =
+		BUFFERALIGN(sizeof(SharedBuild)) + table_parallelscan_estimate(st->heap, snapshot);
+	shm_toc_estimate_chunk(&pcxt->estimator, shared_bytes);
+	shm_toc_estimate_chunk(&pcxt->estimator, graph_bytes);
+	shm_toc_estimate_keys(&pcxt->estimator, 2);
+	InitializeParallelDSM(pcxt);
+	bool built = false;
+	if (pcxt->seg != nullptr)
+	{
+		auto *sh = static_cast<SharedBuild *>(shm_toc_allocate(pcxt->toc, shared_bytes));
+		sh->heap_oid = RelationGetRelid(st->heap);
+		sh->index_oid = RelationGetRelid(st->index);
+		sh->concurrent = info->ii_Concurrent;
+		sh->shape = st->shape;
+		sh->level_cap = st->level_cap;
+		SpinLockInit(&sh->mutex);
+		sh->reltuples = sh->indtuples = 0;
+		sh->overflowed = false;
+		table_parallelscan_initialize(st->heap, shared_scan(sh), snapshot);
+		void *graph_memory = shm_toc_allocate(pcxt->toc, graph_bytes);
+		BuildGraph graph = BuildGraph::create(graph_memory, shape, capacity, upper);
+		shm_toc_insert(pcxt->toc, key_shared, sh);
+		shm_toc_insert(pcxt->toc, key_graph, graph_memory);
+
+		LaunchParallelWorkers(pcxt);
+		if (pcxt->nworkers_launched > 0)
+		{
+			participate(sh, graph_memory, st->heap, st->index, info, true);
+			WaitForParallelWorkersToFinish(pcxt);
+			if (!sh->overflowed)
+			{
+				st->graph = &graph;
+				st->indtuples = sh->indtuples;
+				write_graph(st);
+				log_all_pages(st->index);
+				st->graph = nullptr;
+				st->reltuples = sh->reltuples;
+				built = true;
+			}
+		}
+	}
+	if (IsMVCCSnapshot(snapshot))
+		UnregisterSnapshot(snapshot);
+	DestroyParallelContext(pcxt);
+	ExitParallelMode();
+	return built;
 }
 
 } // namespace
@@ -263,8 +424,23 @@ build(Relation heap, Relation index, IndexInfo *info)
 								 static_cast<uint32>(st.shape.ef_construction), st.shape.metric};
 	Size budget = static_cast<Size>(maintenance_work_mem) * 1024;
 	Size fits = budget / BuildGraph::bytes_per_element(shape);
-	Size capacity = Max(Min(static_cast<Size>(st.count) + 1, fits), static_cast<Size>(1));
+	Size wanted = static_cast<Size>(st.count * 1.02) + 64; /* rows may come meanwhile */
+	Size capacity = Max(Min(wanted, fits), static_cast<Size>(1));
 	Size upper = BuildGraph::upper_words_for(capacity, shape.m);
+
+	/* In parallel only when the whole graph fits: overflowing onto pages
+	 * is the serial build's business. */
+	int nworkers = 0;
+	if (capacity == wanted && st.count > 10000 && IsNormalProcessingMode())
+		nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	if (nworkers > 0 && build_parallel(&st, info, nworkers, shape, capacity, upper))
+	{
+		auto *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));
+		result->heap_tuples = st.reltuples;
+		result->index_tuples = st.indtuples;
+		return result;
+	}
+
 	void *memory = MemoryContextAllocHuge(CurrentMemoryContext,
 										  BuildGraph::bytes_needed(shape, capacity, upper));
 	st.graph = static_cast<BuildGraph *>(palloc(sizeof(BuildGraph)));
@@ -293,3 +469,22 @@ build_empty(Relation index)
 }
 
 } // namespace vecdb::hnsw
+
+/* A parallel build worker, started by name from build_parallel(). */
+extern "C" PGDLLEXPORT void vecdb_hnsw_build_worker(dsm_segment *seg, shm_toc *toc);
+
+void
+vecdb_hnsw_build_worker(dsm_segment *seg, shm_toc *toc)
+{
+	using namespace vecdb::hnsw;
+	auto *sh = static_cast<SharedBuild *>(shm_toc_lookup(toc, key_shared, false));
+	void *graph_memory = shm_toc_lookup(toc, key_graph, false);
+	LOCKMODE heap_lock = sh->concurrent ? ShareUpdateExclusiveLock : ShareLock;
+	Relation heap = table_open(sh->heap_oid, heap_lock);
+	Relation index = index_open(sh->index_oid, RowExclusiveLock);
+	IndexInfo *info = BuildIndexInfo(index);
+	info->ii_Concurrent = sh->concurrent;
+	participate(sh, graph_memory, heap, index, info, false);
+	index_close(index, RowExclusiveLock);
+	table_close(heap, heap_lock);
+}

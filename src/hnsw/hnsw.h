@@ -229,6 +229,7 @@ public:
 
 private:
 	Buffer pin(BlockNumber blkno);
+	void prefetch(Ref r);
 	Relation index_;
 	Shape shape_;
 	core::DistanceFn distance_;
@@ -236,6 +237,8 @@ private:
 	core::VisitedHash visited_;
 	Buffer last_buffer_ = InvalidBuffer;
 	BlockNumber last_blkno_ = InvalidBlockNumber;
+	BlockNumber nblocks_ = 0; /* as last read: the index only grows */
+
 };
 
 /* insert.cpp: put one vector into the graph on pages (aminsert and the

@@ -11,6 +11,8 @@ extern "C" {
 #include "access/genam.h"
 #include "catalog/pg_type.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "storage/buf_internals.h"
 }
 
 #include <cmath>
@@ -225,16 +227,51 @@ PageGraph::visit(Ref r)
 	return visited_.visit(r);
 }
 
+/*
+ * Where this backend last found index blocks in shared buffers. A search
+ * reads a thousand or more blocks, each once or twice; ReadRecentBuffer
+ * pins a remembered buffer after checking its tag, skipping the buffer
+ * mapping table that ReadBuffer searches under a partition lock. A stale
+ * or colliding entry only costs the fallback to ReadBuffer.
+ */
+namespace {
+
+struct RecentBuffer
+{
+	Oid relnode;
+	BlockNumber blkno;
+	Buffer buffer;
+};
+
+constexpr uint32 recent_slots = 1 << 17;
+RecentBuffer *recent_buffers = nullptr;
+
+} // namespace
+
 /* Consecutive reads of one page keep its pin. */
 Buffer
 PageGraph::pin(BlockNumber blkno)
 {
 	if (blkno == last_blkno_)
 		return last_buffer_;
-	if (blkno >= RelationGetNumberOfBlocks(index_) || blkno == meta_blkno)
+	if (blkno >= nblocks_)
+		nblocks_ = RelationGetNumberOfBlocks(index_);
+	if (blkno >= nblocks_ || blkno == meta_blkno)
 		return InvalidBuffer;
 	release();
-	last_buffer_ = ReadBuffer(index_, blkno);
+	if (recent_buffers == nullptr)
+		recent_buffers = static_cast<RecentBuffer *>(
+			MemoryContextAllocZero(TopMemoryContext, sizeof(RecentBuffer) * recent_slots));
+	Oid relnode = index_->rd_node.relNode;
+	RecentBuffer &slot = recent_buffers[(blkno ^ (relnode * 0x9e3779b1u)) % recent_slots];
+	if (slot.relnode == relnode && slot.blkno == blkno && BufferIsValid(slot.buffer) &&
+		ReadRecentBuffer(index_->rd_node, MAIN_FORKNUM, blkno, slot.buffer))
+		last_buffer_ = slot.buffer;
+	else
+	{
+		last_buffer_ = ReadBuffer(index_, blkno);
+		slot = RecentBuffer{relnode, blkno, last_buffer_};
+	}
 	last_blkno_ = blkno;
 	return last_buffer_;
 }
@@ -264,11 +301,35 @@ PageGraph::neighbours(Ref r, int level, Ref *out)
 	return n;
 }
 
+/*
+ * Start loading the memory an element's read will touch first: its buffer
+ * descriptor and its line pointer. Only a hint, from where the block was
+ * last seen: no pin, no lock.
+ */
+void
+PageGraph::prefetch(Ref r)
+{
+	if (recent_buffers == nullptr)
+		return;
+	BlockNumber blkno = ref_block(r);
+	Oid relnode = index_->rd_node.relNode;
+	const RecentBuffer &slot = recent_buffers[(blkno ^ (relnode * 0x9e3779b1u)) % recent_slots];
+	if (slot.relnode != relnode || slot.blkno != blkno || slot.buffer <= 0)
+		return;
+	__builtin_prefetch(GetBufferDescriptor(slot.buffer - 1));
+	char *page = static_cast<char *>(BufferGetBlock(slot.buffer));
+	__builtin_prefetch(page + SizeOfPageHeaderData + sizeof(ItemIdData) * (ref_offset(r) - 1));
+}
+
 void
 PageGraph::distances(const Ref *refs, int n, float *out)
 {
 	for (int i = 0; i < n; i++)
+	{
+		if (i + 1 < n)
+			prefetch(refs[i + 1]);
 		out[i] = distance_to(refs[i]);
+	}
 }
 
 float

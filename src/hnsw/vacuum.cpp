@@ -19,6 +19,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace vecdb::hnsw {
@@ -39,6 +40,10 @@ struct Vacuuming
 	std::vector<const float *> kept_vectors;
 	core::VisitedHash seen;
 	std::vector<std::pair<uint64, int>> to_repair; /* one page's */
+	std::vector<std::pair<uint64, int>> live;      /* every live element */
+	core::VisitedHash reached;
+	std::vector<uint64> walk;
+	core::hnsw::LayerSearch<uint64> layer;
 	uint64 best = 0;                               /* highest live element */
 	int best_level = -1;
 
@@ -186,6 +191,7 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 			ElementTuple *e = element_at(page, off, s);
 			if (e == nullptr || (e->flags & (element_free | element_deleted)))
 				continue;
+			vac.live.push_back({ref_of(blkno, off), e->level});
 			if (e->level > vac.best_level)
 			{
 				vac.best_level = e->level;
@@ -210,6 +216,120 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 		for (const auto &[ref, level] : live)
 			repair_element(vac, ref, level);
 	}
+}
+
+/* Mark what the entry point reaches from start, not passing dead elements. */
+void
+walk_from(Vacuuming &vac, uint64 start)
+{
+	PageGraph &g = vac.graph;
+	const Shape &s = g.shape();
+	if (!vac.reached.visit(start))
+		return;
+	vac.walk.assign(1, start);
+	vac.links.resize(2 * s.m);
+	while (!vac.walk.empty())
+	{
+		uint64 ref = vac.walk.back();
+		vac.walk.pop_back();
+		for (int l = 0; l <= max_level; l++)
+		{
+			int n = g.neighbours(ref, l, vac.links.data());
+			if (n == 0 && l > 0)
+				break;
+			for (int i = 0; i < n; i++)
+				if (!vac.dead.contains(vac.links[i]) && vac.reached.visit(vac.links[i]))
+					vac.walk.push_back(vac.links[i]);
+		}
+	}
+}
+
+/*
+ * Repairs and earlier pruning can leave a live element that no list
+ * names: a search could never return it. Give each such element a link
+ * from the nearest element the entry point reaches.
+ */
+void
+link_orphans(Vacuuming &vac, const Entry &entry)
+{
+	PageGraph &g = vac.graph;
+	const Shape &s = g.shape();
+	if (entry.level < 0)
+		return;
+	vac.reached.clear();
+	walk_from(vac, entry.ref);
+	for (const auto &[orphan, level] : vac.live)
+	{
+		if (vac.reached.contains(orphan))
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		const float *v = g.vector(orphan, vac.vector.data());
+		g.set_query(v);
+		g.skip_dead = true;
+		g.reset_visited();
+		vac.layer.clear();
+		g.visit(entry.ref);
+		vac.layer.seed({g.distance_to(entry.ref), entry.ref});
+		for (int l = entry.level; l >= 0; l--)
+		{
+			core::hnsw::search_layer(g, vac.layer, l == 0 ? s.ef_construction : 1, l,
+									 core::hnsw::max_links(s.m, l));
+			vac.layer.sort_nearest();
+			if (l == 0)
+				break;
+			auto best = vac.layer.nearest[0];
+			vac.layer.clear();
+			g.reset_visited();
+			g.visit(best.ref);
+			vac.layer.seed(best);
+		}
+		uint64 host = entry.ref;
+		for (const auto &c : vac.layer.nearest)
+			if (c.ref != orphan && !std::isinf(c.distance) && vac.reached.contains(c.ref))
+			{
+				host = c.ref;
+				break;
+			}
+		g.release();
+
+		/* Append to the host's base list, or take its farthest link's place. */
+		vac.links.resize(2 * s.m);
+		vac.links.resize(g.neighbours(host, 0, vac.links.data()));
+		std::size_t slot = vac.links.size();
+		if (slot == static_cast<std::size_t>(2 * s.m))
+		{
+			const float *hv = g.vector(host, vac.other.data());
+			float worst = -1;
+			std::vector<float> &tmp = vac.slots;
+			tmp.resize(s.dims);
+			for (std::size_t i = 0; i < vac.links.size(); i++)
+			{
+				float d = g.distance_fn()(hv, g.vector(vac.links[i], tmp.data()), s.dims);
+				if (d > worst)
+				{
+					worst = d;
+					slot = i;
+				}
+			}
+		}
+		g.release();
+		Relation index = g.index();
+		Buffer buf = ReadBuffer(index, ref_block(host));
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		GenericXLogState *state = GenericXLogStart(index);
+		Page page = GenericXLogRegisterBuffer(state, buf, 0);
+		ElementTuple *e = element_at(page, ref_offset(host), s);
+		if (e != nullptr)
+		{
+			ItemPointerSet(&element_links(e, s, 0)[slot], ref_block(orphan), ref_offset(orphan));
+			GenericXLogFinish(state);
+		}
+		else
+			GenericXLogAbort(state);
+		UnlockReleaseBuffer(buf);
+		walk_from(vac, orphan);
+	}
+	g.release();
 }
 
 /* Pass 3 on one page. */
@@ -272,7 +392,9 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 						ref_offset(vac->best), InvalidBlockNumber);
 		else
 			update_meta(index, -1, InvalidBlockNumber, InvalidOffsetNumber, InvalidBlockNumber);
+		entry = read_entry(index);
 	}
+	pg::guarded([&] { link_orphans(*vac, entry); });
 	for (BlockNumber blkno : vac->dead_pages)
 		free_dead(info, *vac, blkno);
 	UnlockPage(index, update_lock, ExclusiveLock);

@@ -159,6 +159,45 @@ TEST(Graph, EveryLinkIsValidAndWithinCapacity)
 	EXPECT_EQ(g.level(g.entry()), g.top_level());
 }
 
+TEST(Graph, LinkOrphansMakesEveryElementReachable)
+{
+	/* Small m prunes hard, which orphans elements. */
+	Dataset d = make_data(4000, 8, false, 9);
+	GraphShape shape{8, 2, 8, Metric::l2};
+	std::size_t upper = BuildGraph::upper_words_for(d.n, shape.m);
+	std::vector<unsigned char> memory(BuildGraph::bytes_needed(shape, d.n, upper));
+	BuildGraph g = BuildGraph::create(memory.data(), shape, d.n, upper);
+	Inserter ins;
+	std::mt19937_64 rng(1);
+	std::uniform_real_distribution<double> u(0.0, 1.0);
+	for (std::size_t i = 0; i < d.n; i++)
+		g.add(d.row(i), i, random_level(1.0 - u(rng), 2, BuildGraph::max_level), ins);
+
+	auto unreachable = [&] {
+		std::vector<bool> seen(g.size());
+		std::vector<std::uint32_t> stack{g.entry()};
+		seen[g.entry()] = true;
+		while (!stack.empty())
+		{
+			std::uint32_t id = stack.back();
+			stack.pop_back();
+			const std::uint32_t *links;
+			int n = g.links(id, 0, &links);
+			for (int i = 0; i < n; i++)
+				if (!seen[links[i]])
+				{
+					seen[links[i]] = true;
+					stack.push_back(links[i]);
+				}
+		}
+		return static_cast<std::size_t>(std::count(seen.begin(), seen.end(), false));
+	};
+	std::size_t orphans = unreachable();
+	EXPECT_GT(orphans, 0u) << "the data no longer orphans anything: the test proves nothing";
+	EXPECT_GT(g.link_orphans(ins), 0u);
+	EXPECT_EQ(unreachable(), 0u);
+}
+
 TEST(Graph, DuplicatesShareAnElement)
 {
 	Dataset d = make_data(500, 8, false, 4);
