@@ -11,7 +11,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(81);
+SELECT plan(96);
 
 -- ---------------------------------------------------------------------------
 -- the extension and the type
@@ -183,6 +183,44 @@ SELECT is((SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[3,6]')) t(v)), '[2,4
 SELECT is((SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[3,6]')) t(v)), '[4,8]'::vector, 'sum(vector)');
 SELECT ok('[1,2]'::vector < '[1,3]'::vector AND '[1,2]'::vector < '[1,2,0]'::vector
 	AND '[2]'::vector > '[1,9]'::vector, 'btree order is element-wise, then by dimensions');
+
+-- ---------------------------------------------------------------------------
+-- the hnsw access method
+
+SELECT ok(EXISTS (SELECT FROM pg_am WHERE amname = 'hnsw' AND amtype = 'i'), 'index AM hnsw exists');
+SELECT is(
+	(SELECT array_agg(opcname::text ORDER BY opcname) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+	  WHERE a.amname = 'hnsw'),
+	ARRAY['vector_cosine_ops', 'vector_ip_ops', 'vector_l1_ops', 'vector_l2_ops'],
+	'hnsw has the four opclasses');
+SELECT is(
+	(SELECT opcname::text FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+	  WHERE a.amname = 'hnsw' AND c.opcdefault),
+	'vector_l2_ops', 'vector_l2_ops is the default hnsw opclass');
+SELECT is(current_setting('vecdb.hnsw_ef_search'), '40', 'vecdb.hnsw_ef_search defaults to 40');
+SELECT is(current_setting('vecdb.hnsw_iterative_scan'), 'off', 'vecdb.hnsw_iterative_scan defaults to off');
+SELECT is(current_setting('vecdb.hnsw_max_scan_tuples'), '20000', 'vecdb.hnsw_max_scan_tuples defaults to 20000');
+SELECT throws_ok($$SET vecdb.hnsw_iterative_scan = 'sometimes'$$, '22023', NULL,
+	'an unknown iterative scan mode is refused');
+SELECT throws_ok($$SET vecdb.hnsw_ef_search = 0$$, '22023', NULL, 'ef_search below 1 is refused');
+SELECT has_function('vecdb_index_check', ARRAY['regclass'], 'vecdb_index_check(regclass) exists');
+
+CREATE TEMP TABLE hnsw_catalog (v vector(3));
+SELECT throws_ok($$CREATE INDEX ON hnsw_catalog USING hnsw (v) WITH (m = 1)$$, '22023', NULL,
+	'm below 2 is refused');
+SELECT throws_ok($$CREATE INDEX ON hnsw_catalog USING hnsw (v) WITH (m = 16, ef_construction = 16)$$,
+	'22023', 'ef_construction must be greater than or equal to 2 * m',
+	'ef_construction below 2 * m is refused');
+CREATE TEMP TABLE hnsw_nodims (v vector);
+SELECT throws_ok($$CREATE INDEX ON hnsw_nodims USING hnsw (v)$$, '42611', 'column does not have dimensions',
+	'a column without dimensions cannot be indexed');
+CREATE INDEX hnsw_catalog_idx ON hnsw_catalog USING hnsw (v vector_l2_ops);
+INSERT INTO hnsw_catalog VALUES ('[1,2,3]'), ('[4,5,6]'), (NULL);
+SELECT is_empty($$SELECT * FROM vecdb_index_check('hnsw_catalog_idx')$$, 'a fresh index checks clean');
+SELECT throws_ok($$SELECT * FROM vecdb_index_check('hnsw_catalog')$$, '42809', NULL,
+	'vecdb_index_check refuses a table');
+SELECT throws_ok($$INSERT INTO hnsw_catalog VALUES ('[1,2]')$$, '22000', NULL,
+	'a vector of other dimensions is refused by the column');
 
 SELECT * FROM finish();
 ROLLBACK;
