@@ -214,8 +214,8 @@ check_links_and_reach(Relation index, const Shape &s, const Entry &entry, Report
 					report(r, ref_block(ref), ref_offset(ref),
 						   "level %d links to (%u,%u), whose level is %d", l, ref_block(to),
 						   ref_offset(to), target->second.level);
-				else if (c.reached.visit(to))
-					c.queue.push_back(to);
+				else if (l == 0 && c.reached.visit(to))
+					c.queue.push_back(to); /* searches end on the base level */
 			}
 		}
 		UnlockReleaseBuffer(buf);
@@ -224,7 +224,7 @@ check_links_and_reach(Relation index, const Shape &s, const Entry &entry, Report
 	for (const auto &[ref, info] : c.elements)
 		if (!(info.flags & (element_free | element_deleted)) && !c.reached.contains(ref))
 			report(r, ref_block(ref), ref_offset(ref),
-				   "live element is unreachable from the entry point");
+				   "live element is unreachable from the entry point on the base level");
 }
 
 struct HeapCheck

@@ -80,9 +80,17 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	double tuples = Max(index->tuples, 1.0);
 	double visited = Min(tuples, pg::hnsw_ef_search * 2.0 * m + 2 * m * std::log(tuples));
 	double per_page = Max(tuples / Max(index->pages, 1.0), 1.0);
-	*pages = Min(static_cast<double>(index->pages), visited / per_page + 1);
-	*startup = *pages * seq_page_cost + visited * (cpu_index_tuple_cost + cpu_operator_cost);
-	*total = *startup;
+	double search_pages = Min(static_cast<double>(index->pages), visited / per_page + 1);
+	*pages = search_pages;
+	*startup = search_pages * seq_page_cost + visited * (cpu_index_tuple_cost + cpu_operator_cost);
+	/*
+	 * The first rows cost one search; all of them would cost a walk of the
+	 * whole graph, and without an iterative scan the index returns only
+	 * ef_search rows. So the planner takes the index for ORDER BY ... LIMIT
+	 * and a sort for an unbounded ORDER BY.
+	 */
+	*total = *startup + index->pages * random_page_cost +
+			 tuples * (cpu_index_tuple_cost + cpu_operator_cost);
 }
 
 bool

@@ -100,9 +100,13 @@ write_list_if_unchanged(Relation index, const Shape &s, uint64 ref, int level,
 	return true;
 }
 
-/* Add a link from -> to at level, pruning from's list when it is full. */
-void
-connect(Inserting &ins, uint64 from, uint64 to, int level)
+/*
+ * Add a link from -> to at level, pruning from's list when it is full;
+ * whether from's list holds to afterwards. force keeps to in the list
+ * (in place of the farthest link), so that no element goes unlinked.
+ */
+bool
+connect(Inserting &ins, uint64 from, uint64 to, int level, bool force = false)
 {
 	const Shape &s = ins.graph.shape();
 	int room = core::hnsw::max_links(s.m, level);
@@ -112,7 +116,7 @@ connect(Inserting &ins, uint64 from, uint64 to, int level)
 	{
 		read_list(ins, from, level, before);
 		if (std::find(before.begin(), before.end(), to) != before.end())
-			return;
+			return true;
 		after = before;
 		if (static_cast<int>(before.size()) < room)
 			after.push_back(to);
@@ -132,13 +136,22 @@ connect(Inserting &ins, uint64 from, uint64 to, int level)
 			after.clear();
 			for (const auto &c : ins.kept_links)
 				after.push_back(c.ref);
+			if (force && std::find(after.begin(), after.end(), to) == after.end())
+			{
+				/* the pool is sorted: its last member is the farthest */
+				after.assign(before.begin(), before.end());
+				uint64 farthest = ins.pool.back().ref == to ? ins.pool[ins.pool.size() - 2].ref
+															: ins.pool.back().ref;
+				*std::find(after.begin(), after.end(), farthest) = to;
+			}
 		}
 		ins.graph.release();
 		if (write_list_if_unchanged(ins.graph.index(), s, from, level, before, after))
-			return;
+			return std::find(after.begin(), after.end(), to) != after.end();
 	}
 	/* Lost every race: this one link is missing; the element stays reachable
-	 * through its other neighbours. */
+	 * through its other neighbours (or VACUUM links it). */
+	return false;
 }
 
 /* Add heaptid to the element at ref if it holds exactly this vector. */
@@ -361,9 +374,14 @@ insert_vector(Relation index, const float *v, ItemPointer heaptid, bool building
 	{
 		uint64 ref = place(index, s, entry, Min(level, max_level_for(s)), v, heaptid, *ins);
 		pg::guarded([&] {
+			bool linked = false;
 			for (int l = Min(level, entry.level); l >= 0; l--)
 				for (const auto &c : ins->chosen[l])
-					connect(*ins, c.ref, ref, l);
+					linked |= connect(*ins, c.ref, ref, l) && l == 0;
+			/* Every neighbour pruned it away: make its nearest keep it, or
+			 * no search could reach it. */
+			if (!linked && entry.level >= 0 && !ins->chosen[0].empty())
+				connect(*ins, ins->chosen[0][0].ref, ref, 0, true);
 		});
 		if (level > entry.level)
 			update_meta(index, static_cast<int16>(level), ref_block(ref), ref_offset(ref),

@@ -78,6 +78,11 @@ first_search(ScanState &st, const Entry &entry, int ef, bool iterative)
 		g.visit(best.ref);
 		layer.seed(best);
 	}
+	/* The entry point reaches every element on the base level (the build
+	 * and VACUUM see to it); the descent's end may not. Seeding both costs
+	 * little, and lets a wide or iterative search find every element. */
+	if (g.visit(entry.ref))
+		layer.seed({g.distance_to(entry.ref), entry.ref});
 	layer.keep_spilled = iterative;
 	core::hnsw::search_layer(g, layer, ef, 0, core::hnsw::max_links(g.shape().m, 0));
 }

@@ -218,7 +218,7 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 	}
 }
 
-/* Mark what the entry point reaches from start, not passing dead elements. */
+/* Mark what start reaches on the base level, not passing dead elements. */
 void
 walk_from(Vacuuming &vac, uint64 start)
 {
@@ -232,15 +232,10 @@ walk_from(Vacuuming &vac, uint64 start)
 	{
 		uint64 ref = vac.walk.back();
 		vac.walk.pop_back();
-		for (int l = 0; l <= max_level; l++)
-		{
-			int n = g.neighbours(ref, l, vac.links.data());
-			if (n == 0 && l > 0)
-				break;
-			for (int i = 0; i < n; i++)
-				if (!vac.dead.contains(vac.links[i]) && vac.reached.visit(vac.links[i]))
-					vac.walk.push_back(vac.links[i]);
-		}
+		int n = g.neighbours(ref, 0, vac.links.data());
+		for (int i = 0; i < n; i++)
+			if (!vac.dead.contains(vac.links[i]) && vac.reached.visit(vac.links[i]))
+				vac.walk.push_back(vac.links[i]);
 	}
 }
 
