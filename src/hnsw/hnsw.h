@@ -230,6 +230,7 @@ public:
 private:
 	Buffer pin(BlockNumber blkno);
 	void prefetch(Ref r);
+	ElementTuple *lock_element(Ref r, Buffer *buf);
 	Relation index_;
 	Shape shape_;
 	core::DistanceFn distance_;
@@ -240,6 +241,14 @@ private:
 	BlockNumber nblocks_ = 0; /* as last read: the index only grows */
 
 };
+
+/*
+ * Search from the entry point for g's query: greedily down to the base
+ * level, then ef-wide on it, seeded with the entry point too (which reaches
+ * every element there). Leaves the base level's result in layer.
+ */
+void search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, const Entry &entry,
+					   int ef, bool keep_spilled);
 
 /* insert.cpp: put one vector into the graph on pages (aminsert and the
  * build once the graph outgrows memory). */

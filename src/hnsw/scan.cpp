@@ -56,37 +56,6 @@ set_query(IndexScanDesc scan, ScanState &st)
 	return prepare_vector(st.graph.shape(), key->sk_argument, st.query.data());
 }
 
-/* Descend the upper levels greedily, then search the base level. */
-void
-first_search(ScanState &st, const Entry &entry, int ef, bool iterative)
-{
-	PageGraph &g = st.graph;
-	auto &layer = st.layer;
-	g.set_query(st.query.data());
-	g.reset_visited();
-	layer.clear();
-	layer.keep_spilled = false;
-	g.visit(entry.ref);
-	layer.seed({g.distance_to(entry.ref), entry.ref});
-	for (int l = entry.level; l >= 1; l--)
-	{
-		core::hnsw::search_layer(g, layer, 1, l, core::hnsw::max_links(g.shape().m, l));
-		layer.sort_nearest();
-		Candidate<uint64> best = layer.nearest[0];
-		layer.clear();
-		g.reset_visited();
-		g.visit(best.ref);
-		layer.seed(best);
-	}
-	/* The entry point reaches every element on the base level (the build
-	 * and VACUUM see to it); the descent's end may not. Seeding both costs
-	 * little, and lets a wide or iterative search find every element. */
-	if (g.visit(entry.ref))
-		layer.seed({g.distance_to(entry.ref), entry.ref});
-	layer.keep_spilled = iterative;
-	core::hnsw::search_layer(g, layer, ef, 0, core::hnsw::max_links(g.shape().m, 0));
-}
-
 /* The next batch of an iterative scan; false when the search is spent. */
 bool
 next_search(ScanState &st, int ef)
@@ -170,7 +139,9 @@ get_tuple(IndexScanDesc scan, ScanDirection dir)
 			else
 			{
 				pg::guarded([&] {
-					first_search(*st, entry, ef, mode != pg::iterative_scan_off);
+					st->graph.set_query(st->query.data());
+					search_from_entry(st->graph, st->layer, entry, ef,
+									  mode != pg::iterative_scan_off);
 					take_batch(*st);
 				});
 				st->graph.release();

@@ -276,19 +276,28 @@ PageGraph::pin(BlockNumber blkno)
 	return last_buffer_;
 }
 
+/* The element at r, share-locked in *buf; an ERROR if r names none. */
+ElementTuple *
+PageGraph::lock_element(Ref r, Buffer *buf)
+{
+	*buf = pin(ref_block(r));
+	if (!BufferIsValid(*buf))
+		corrupted(index_, r);
+	LockBuffer(*buf, BUFFER_LOCK_SHARE);
+	ElementTuple *e = element_at(BufferGetPage(*buf), ref_offset(r), shape_);
+	if (e == nullptr)
+	{
+		LockBuffer(*buf, BUFFER_LOCK_UNLOCK);
+		corrupted(index_, r);
+	}
+	return e;
+}
+
 int
 PageGraph::neighbours(Ref r, int level, Ref *out)
 {
-	Buffer buf = pin(ref_block(r));
-	if (!BufferIsValid(buf))
-		corrupted(index_, r);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(r), shape_);
-	if (e == nullptr)
-	{
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		corrupted(index_, r);
-	}
+	Buffer buf;
+	ElementTuple *e = lock_element(r, &buf);
 	int n = 0;
 	if (level <= e->level && !(e->flags & element_free))
 	{
@@ -335,16 +344,8 @@ PageGraph::distances(const Ref *refs, int n, float *out)
 float
 PageGraph::distance_to(Ref r)
 {
-	Buffer buf = pin(ref_block(r));
-	if (!BufferIsValid(buf))
-		corrupted(index_, r);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(r), shape_);
-	if (e == nullptr)
-	{
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		corrupted(index_, r);
-	}
+	Buffer buf;
+	ElementTuple *e = lock_element(r, &buf);
 	/* A dead element still guides the search, but is never linked to. */
 	float d = (skip_dead && (e->flags & (element_deleted | element_free)))
 				  ? std::numeric_limits<float>::infinity()
@@ -356,16 +357,8 @@ PageGraph::distance_to(Ref r)
 const float *
 PageGraph::vector(Ref r, float *slot)
 {
-	Buffer buf = pin(ref_block(r));
-	if (!BufferIsValid(buf))
-		corrupted(index_, r);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(r), shape_);
-	if (e == nullptr)
-	{
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
-		corrupted(index_, r);
-	}
+	Buffer buf;
+	ElementTuple *e = lock_element(r, &buf);
 	memcpy(slot, e->vector, sizeof(float) * shape_.dims);
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	return slot;
@@ -437,6 +430,35 @@ read_entry(Relation index)
 						errmsg("index \"%s\" has a corrupted meta page",
 							   RelationGetRelationName(index))));
 	return e;
+}
+
+} // namespace vecdb::hnsw
+
+namespace vecdb::hnsw {
+
+void
+search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, const Entry &entry, int ef,
+				  bool keep_spilled)
+{
+	g.reset_visited();
+	layer.clear();
+	layer.keep_spilled = false;
+	g.visit(entry.ref);
+	layer.seed({g.distance_to(entry.ref), entry.ref});
+	for (int l = entry.level; l >= 1; l--)
+	{
+		core::hnsw::search_layer(g, layer, 1, l, core::hnsw::max_links(g.shape().m, l));
+		layer.sort_nearest();
+		auto best = layer.nearest[0];
+		layer.clear();
+		g.reset_visited();
+		g.visit(best.ref);
+		layer.seed(best);
+	}
+	if (g.visit(entry.ref))
+		layer.seed({g.distance_to(entry.ref), entry.ref});
+	layer.keep_spilled = keep_spilled;
+	core::hnsw::search_layer(g, layer, ef, 0, core::hnsw::max_links(g.shape().m, 0));
 }
 
 } // namespace vecdb::hnsw

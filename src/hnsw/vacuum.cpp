@@ -261,23 +261,8 @@ link_orphans(Vacuuming &vac, const Entry &entry)
 		const float *v = g.vector(orphan, vac.vector.data());
 		g.set_query(v);
 		g.skip_dead = true;
-		g.reset_visited();
-		vac.layer.clear();
-		g.visit(entry.ref);
-		vac.layer.seed({g.distance_to(entry.ref), entry.ref});
-		for (int l = entry.level; l >= 0; l--)
-		{
-			core::hnsw::search_layer(g, vac.layer, l == 0 ? s.ef_construction : 1, l,
-									 core::hnsw::max_links(s.m, l));
-			vac.layer.sort_nearest();
-			if (l == 0)
-				break;
-			auto best = vac.layer.nearest[0];
-			vac.layer.clear();
-			g.reset_visited();
-			g.visit(best.ref);
-			vac.layer.seed(best);
-		}
+		search_from_entry(g, vac.layer, entry, s.ef_construction, false);
+		vac.layer.sort_nearest();
 		uint64 host = entry.ref;
 		for (const auto &c : vac.layer.nearest)
 			if (c.ref != orphan && !std::isinf(c.distance) && vac.reached.contains(c.ref))
