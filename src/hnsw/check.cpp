@@ -21,6 +21,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
+#include <cmath>
 #include <deque>
 #include <unordered_map>
 
@@ -67,16 +68,6 @@ report(Report &r, BlockNumber blkno, OffsetNumber offno, const char *fmt, ...)
 	r.count++;
 }
 
-bool
-page_header_sound(Page page)
-{
-	PageHeader h = reinterpret_cast<PageHeader>(page);
-	return h->pd_lower >= SizeOfPageHeaderData && h->pd_lower <= h->pd_upper &&
-		   h->pd_upper <= h->pd_special &&
-		   h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque)) &&
-		   page_opaque(page)->id == page_id;
-}
-
 /* The meta page, checked; false if nothing further can be trusted. */
 bool
 check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
@@ -90,8 +81,8 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	Page page = BufferGetPage(buf);
 	MetaPage meta;
-	bool sound = !PageIsNew(page) && page_header_sound(page) &&
-				 (page_opaque(page)->flags & page_meta);
+	bool sound = page_is_sound(page, page_meta) &&
+				 reinterpret_cast<PageHeader>(page)->pd_lower >= SizeOfPageHeaderData + sizeof(MetaPage);
 	if (sound)
 		memcpy(&meta, meta_of(page), sizeof(meta));
 	UnlockReleaseBuffer(buf);
@@ -116,14 +107,36 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 	}
 	*shape = Shape{static_cast<int>(meta.dims), meta.m, meta.ef_construction,
 				   static_cast<Metric>(meta.metric)};
+	bool usable = true;
+	if (meta.ef_construction < 2 * meta.m || meta.ef_construction > max_ef_construction)
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page has ef_construction %u with m %u",
+			   meta.ef_construction, meta.m);
+	int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+	if (typmod > 0 && static_cast<uint32>(typmod) != meta.dims)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page has %u dimensions, the column %d",
+			   meta.dims, typmod);
+		usable = false;
+	}
+	if (metric_of(index) != shape->metric)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber,
+			   "meta page's metric %u is not the operator class's", meta.metric);
+		usable = false;
+	}
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	if (meta.insert_blkno != InvalidBlockNumber &&
+		(meta.insert_blkno == meta_blkno || meta.insert_blkno >= nblocks))
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page's insert page %u is not an element page",
+			   meta.insert_blkno);
 	*entry = Entry{meta.entry_level, ref_of(meta.entry_blkno, meta.entry_offno),
 				   meta.insert_blkno};
-	return true;
+	return usable;
 }
 
 /* Every page and element, read once; links are checked in the walk. */
 void
-check_pages(Relation index, const Shape &s, Report &r, Checking &c)
+check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, Checking &c)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
@@ -138,7 +151,7 @@ check_pages(Relation index, const Shape &s, Report &r, Checking &c)
 			UnlockReleaseBuffer(buf);
 			continue;
 		}
-		if (!page_header_sound(page) || !(page_opaque(page)->flags & page_elements))
+		if (!page_is_sound(page, page_elements))
 		{
 			UnlockReleaseBuffer(buf);
 			report(r, blkno, InvalidOffsetNumber, "page has a damaged header");
@@ -154,8 +167,28 @@ check_pages(Relation index, const Shape &s, Report &r, Checking &c)
 				continue;
 			}
 			c.elements[ref_of(blkno, off)] = ElementInfo{e->level, e->flags, e->heaptid_count};
+			if (e->flags & ~(element_deleted | element_free))
+				report(r, blkno, off, "element has unknown flags %02x", e->flags);
+			if ((e->flags & (element_deleted | element_free)) && e->heaptid_count > 0)
+				report(r, blkno, off, "deleted element still holds %d heap rows",
+					   e->heaptid_count);
 			for (int i = 0; i < e->heaptid_count; i++)
-				c.indexed.visit(ref_of(e->heaptids[i]));
+			{
+				const ItemPointerData &tid = e->heaptids[i];
+				if (!ItemPointerIsValid(&tid) ||
+					ItemPointerGetBlockNumberNoCheck(&tid) >= heap_blocks)
+					report(r, blkno, off, "heap TID (%u,%u) is outside the table",
+						   ItemPointerGetBlockNumberNoCheck(&tid),
+						   ItemPointerGetOffsetNumberNoCheck(&tid));
+				else
+					c.indexed.visit(ref_of(tid));
+			}
+			for (int i = 0; i < s.dims; i++)
+				if (!std::isfinite(e->vector[i]))
+				{
+					report(r, blkno, off, "vector holds a non-finite value");
+					break;
+				}
 		}
 		UnlockReleaseBuffer(buf);
 	}
@@ -210,6 +243,8 @@ check_links_and_reach(Relation index, const Shape &s, const Entry &entry, Report
 					report(r, ref_block(ref), ref_offset(ref),
 						   "level %d links to (%u,%u), which was freed", l, ref_block(to),
 						   ref_offset(to));
+				else if (to == ref)
+					report(r, ref_block(ref), ref_offset(ref), "level %d links to itself", l);
 				else if (target->second.level < l)
 					report(r, ref_block(ref), ref_offset(ref),
 						   "level %d links to (%u,%u), whose level is %d", l, ref_block(to),
@@ -287,7 +322,8 @@ VECDB_FUNCTION(vecdb_index_check)
 	if (check_meta(index, r, &s, &entry))
 	{
 		Checking *c = vecdb::pg::make_owned<Checking>();
-		vecdb::pg::guarded([&] { check_pages(index, s, r, *c); });
+		BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);
+		vecdb::pg::guarded([&] { check_pages(index, heap_blocks, s, r, *c); });
 		vecdb::pg::guarded([&] { check_links_and_reach(index, s, entry, r, *c); });
 		check_heap(heap, index, s, r, *c);
 	}

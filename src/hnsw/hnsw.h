@@ -191,6 +191,8 @@ int max_level_for(const Shape &s);
 /* The value to index: a unit vector for cosine; false when it cannot be
  * indexed (a zero vector under cosine). out holds s.dims floats. */
 bool prepare_vector(const Shape &s, Datum value, float *out);
+/* A page header to trust: bounds in order, our special space, of kind. */
+bool page_is_sound(Page page, uint16 kind);
 ElementTuple *element_at(Page page, OffsetNumber offno, const Shape &s);
 /* A new element with no links, in element_size(s, slot_level) bytes at e. */
 void init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const float *vector,

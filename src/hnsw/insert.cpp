@@ -182,12 +182,23 @@ uint64
 place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 			  const float *v, ItemPointer heaptid, const Inserting &ins, bool *more_free)
 {
+	*more_free = false;
+	/* Never add to a page that is not a sound element page: its free space
+	 * cannot be trusted, and PageAddItem would PANIC or overwrite items. */
+	if (!fresh)
+	{
+		Page p = BufferGetPage(buf);
+		if (!page_is_sound(p, page_elements))
+			return 0;
+		for (OffsetNumber off = FirstOffsetNumber; off <= PageGetMaxOffsetNumber(p); off++)
+			if (element_at(p, off, s) == nullptr)
+				return 0;
+	}
 	GenericXLogState *state = GenericXLogStart(index);
 	Page page = GenericXLogRegisterBuffer(state, buf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
 	if (fresh)
 		init_page(page, page_elements);
 	OffsetNumber placed = InvalidOffsetNumber;
-	*more_free = false;
 
 	/* A slot VACUUM freed, big enough for this level. */
 	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
@@ -257,7 +268,7 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 			return ref;
 	}
 
-	if (entry.insert_blkno != InvalidBlockNumber &&
+	if (entry.insert_blkno != InvalidBlockNumber && entry.insert_blkno != meta_blkno &&
 		entry.insert_blkno < RelationGetNumberOfBlocks(index))
 	{
 		Buffer buf = ReadBuffer(index, entry.insert_blkno);

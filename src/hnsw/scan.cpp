@@ -88,7 +88,11 @@ load_tids(ScanState &st, uint64 ref)
 	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(ref), st.graph.shape());
 	if (e != nullptr && !(e->flags & (element_deleted | element_free)))
 		for (int i = 0; i < e->heaptid_count; i++)
-			st.tids[st.tid_count++] = e->heaptids[i];
+			/* a damaged TID must not reach the heap: block InvalidBlockNumber
+			 * would read as "extend the table" */
+			if (ItemPointerIsValid(&e->heaptids[i]) &&
+				ItemPointerGetBlockNumberNoCheck(&e->heaptids[i]) != InvalidBlockNumber)
+				st.tids[st.tid_count++] = e->heaptids[i];
 	UnlockReleaseBuffer(buf);
 }
 

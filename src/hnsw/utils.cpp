@@ -126,19 +126,30 @@ prepare_vector(const Shape &s, Datum value, float *out)
 	return true;
 }
 
+bool
+page_is_sound(Page page, uint16 kind)
+{
+	PageHeader h = reinterpret_cast<PageHeader>(page);
+	return !PageIsNew(page) && h->pd_lower >= SizeOfPageHeaderData &&
+		   h->pd_lower <= h->pd_upper && h->pd_upper <= h->pd_special &&
+		   h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque)) &&
+		   page_opaque(page)->id == page_id && (page_opaque(page)->flags & kind);
+}
+
 /*
  * The element at offno, checked before it is trusted: a damaged page gives
- * an ERROR, never a read past the page.
+ * nullptr (and the caller an ERROR), never a read outside the page's items.
  */
 ElementTuple *
 element_at(Page page, OffsetNumber offno, const Shape &s)
 {
-	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(PageOpaque)) ||
-		page_opaque(page)->id != page_id || !(page_opaque(page)->flags & page_elements) ||
-		offno < FirstOffsetNumber || offno > PageGetMaxOffsetNumber(page))
+	if (!page_is_sound(page, page_elements) || offno < FirstOffsetNumber ||
+		offno > PageGetMaxOffsetNumber(page))
 		return nullptr;
 	ItemId id = PageGetItemId(page, offno);
-	if (!ItemIdIsNormal(id) || ItemIdGetLength(id) < offsetof(ElementTuple, vector))
+	if (!ItemIdIsNormal(id) || ItemIdGetLength(id) < offsetof(ElementTuple, vector) ||
+		ItemIdGetOffset(id) < reinterpret_cast<PageHeader>(page)->pd_upper ||
+		ItemIdGetOffset(id) + ItemIdGetLength(id) > reinterpret_cast<PageHeader>(page)->pd_special)
 		return nullptr;
 	auto *e = reinterpret_cast<ElementTuple *>(PageGetItem(page, id));
 	if (e->slot_level > max_level || e->level > e->slot_level ||
@@ -155,6 +166,18 @@ update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNu
 {
 	Buffer buf = ReadBuffer(index, meta_blkno);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	/* Generic WAL keeps only what lies outside pd_lower..pd_upper: never
+	 * write through a damaged header, it would log the meta page away. */
+	PageHeader h = reinterpret_cast<PageHeader>(BufferGetPage(buf));
+	if (!page_is_sound(BufferGetPage(buf), page_meta) ||
+		h->pd_lower < SizeOfPageHeaderData + sizeof(MetaPage))
+	{
+		UnlockReleaseBuffer(buf);
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has a corrupted meta page",
+							   RelationGetRelationName(index)),
+						errhint("REINDEX the index.")));
+	}
 	GenericXLogState *state = GenericXLogStart(index);
 	Page page = GenericXLogRegisterBuffer(state, buf, 0);
 	MetaPage *meta = meta_of(page);
