@@ -188,8 +188,8 @@ BuildGraph::shape() const
 std::uint32_t
 BuildGraph::size() const
 {
-	return static_cast<std::uint32_t>(std::min<std::size_t>(
-		header_->count.load(std::memory_order_acquire), header_->capacity));
+	return static_cast<std::uint32_t>(
+		std::min<std::size_t>(header_->count.load(std::memory_order_acquire), header_->capacity));
 }
 
 std::uint32_t

@@ -46,9 +46,9 @@ private:
 	VisitedEpochs visited;
 	LayerSearch<std::uint32_t> layer;
 	std::vector<std::vector<Candidate<std::uint32_t>>> chosen; /* per level */
-	std::vector<Candidate<std::uint32_t>> pool;   /* a full list and its newcomer */
-	std::vector<Candidate<std::uint32_t>> pruned; /* what the heuristic kept */
-	std::vector<Candidate<std::uint32_t>> found;  /* one level's result */
+	std::vector<Candidate<std::uint32_t>> pool;                /* a full list and its newcomer */
+	std::vector<Candidate<std::uint32_t>> pruned;              /* what the heuristic kept */
+	std::vector<Candidate<std::uint32_t>> found;               /* one level's result */
 	std::vector<float> slots;
 	std::vector<const float *> kept;
 };

@@ -40,8 +40,7 @@ random_level(double u, int m, int max_level)
 	return std::min(level, max_level);
 }
 
-template <typename Ref>
-struct Candidate
+template <typename Ref> struct Candidate
 {
 	float distance;
 	Ref ref;
@@ -50,8 +49,7 @@ struct Candidate
 /* Heap orders: std heaps keep the comparator's "largest" at the front. */
 struct NearestOnTop
 {
-	template <typename C>
-	bool operator()(const C &a, const C &b) const
+	template <typename C> bool operator()(const C &a, const C &b) const
 	{
 		return a.distance > b.distance;
 	}
@@ -59,8 +57,7 @@ struct NearestOnTop
 
 struct FarthestOnTop
 {
-	template <typename C>
-	bool operator()(const C &a, const C &b) const
+	template <typename C> bool operator()(const C &a, const C &b) const
 	{
 		return a.distance < b.distance;
 	}
@@ -71,8 +68,7 @@ struct FarthestOnTop
  * that a scan can resume it (iterative scans) and so that its buffers are
  * allocated once per backend, not once per search.
  */
-template <typename Ref>
-struct LayerSearch
+template <typename Ref> struct LayerSearch
 {
 	std::vector<Candidate<Ref>> frontier; /* min-heap: found, not expanded */
 	std::vector<Candidate<Ref>> nearest;  /* max-heap: best ef found so far */

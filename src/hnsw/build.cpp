@@ -63,8 +63,7 @@ payload_of(ItemPointer tid)
 }
 
 void
-count_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive,
-			   void *arg)
+count_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg)
 {
 	if (!isnull[0])
 		static_cast<BuildState *>(arg)->count++;
@@ -102,8 +101,8 @@ write_meta(Relation index, const Shape &s, ForkNumber fork)
 	meta->entry_blkno = InvalidBlockNumber;
 	meta->entry_offno = InvalidOffsetNumber;
 	meta->insert_blkno = InvalidBlockNumber;
-	((PageHeader) page)->pd_lower = static_cast<LocationIndex>(
-		reinterpret_cast<char *>(meta + 1) - reinterpret_cast<char *>(page));
+	((PageHeader) page)->pd_lower = static_cast<LocationIndex>(reinterpret_cast<char *>(meta + 1) -
+															   reinterpret_cast<char *>(page));
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buf);
 }
@@ -210,8 +209,7 @@ log_all_pages(Relation index)
 }
 
 void
-build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive,
-			   void *arg)
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg)
 {
 	auto *st = static_cast<BuildState *>(arg);
 	if (isnull[0])
@@ -249,7 +247,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 			}
 		}
 		if (st->on_pages)
-			insert_vector(index, st->vector, tid, true);
+			insert_vector(index, st->vector, tid);
 		st->indtuples++;
 	}
 	MemoryContextSwitchTo(old);
@@ -447,8 +445,8 @@ build(Relation heap, Relation index, IndexInfo *info)
 	new (st.graph) BuildGraph(BuildGraph::create(memory, shape, capacity, upper));
 	st.inserter = pg::make_owned<Inserter>();
 
-	double reltuples = table_index_build_scan(heap, index, info, true, true, build_callback, &st,
-											  nullptr);
+	double reltuples =
+		table_index_build_scan(heap, index, info, true, true, build_callback, &st, nullptr);
 	if (!st.on_pages)
 	{
 		write_graph(&st);

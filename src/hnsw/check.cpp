@@ -50,8 +50,7 @@ struct Report
 	int count;
 };
 
-void
-report(Report &r, BlockNumber blkno, OffsetNumber offno, const char *fmt, ...)
+void report(Report &r, BlockNumber blkno, OffsetNumber offno, const char *fmt, ...)
 	pg_attribute_printf(4, 5);
 
 void
@@ -81,8 +80,8 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	Page page = BufferGetPage(buf);
 	MetaPage meta;
-	bool sound = page_is_sound(page, page_meta) &&
-				 reinterpret_cast<PageHeader>(page)->pd_lower >= SizeOfPageHeaderData + sizeof(MetaPage);
+	bool sound = page_is_sound(page, page_meta) && reinterpret_cast<PageHeader>(page)->pd_lower >=
+													   SizeOfPageHeaderData + sizeof(MetaPage);
 	if (sound)
 		memcpy(&meta, meta_of(page), sizeof(meta));
 	UnlockReleaseBuffer(buf);
@@ -98,9 +97,9 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 			   meta.version, meta_magic, format_version);
 		return false;
 	}
-	if (meta.dims < 1 || meta.dims > static_cast<uint32>(core::max_vector_dims) ||
-		meta.m < min_m || meta.m > max_m || meta.metric > static_cast<uint8>(Metric::l1) ||
-		meta.entry_level < -1 || meta.entry_level > max_level)
+	if (meta.dims < 1 || meta.dims > static_cast<uint32>(core::max_vector_dims) || meta.m < min_m ||
+		meta.m > max_m || meta.metric > static_cast<uint8>(Metric::l1) || meta.entry_level < -1 ||
+		meta.entry_level > max_level)
 	{
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has impossible parameters");
 		return false;
@@ -127,10 +126,9 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	if (meta.insert_blkno != InvalidBlockNumber &&
 		(meta.insert_blkno == meta_blkno || meta.insert_blkno >= nblocks))
-		report(r, meta_blkno, InvalidOffsetNumber, "meta page's insert page %u is not an element page",
-			   meta.insert_blkno);
-	*entry = Entry{meta.entry_level, ref_of(meta.entry_blkno, meta.entry_offno),
-				   meta.insert_blkno};
+		report(r, meta_blkno, InvalidOffsetNumber,
+			   "meta page's insert page %u is not an element page", meta.insert_blkno);
+	*entry = Entry{meta.entry_level, ref_of(meta.entry_blkno, meta.entry_offno), meta.insert_blkno};
 	return usable;
 }
 
@@ -170,8 +168,7 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 			if (e->flags & ~(element_deleted | element_free))
 				report(r, blkno, off, "element has unknown flags %02x", e->flags);
 			if ((e->flags & (element_deleted | element_free)) && e->heaptid_count > 0)
-				report(r, blkno, off, "deleted element still holds %d heap rows",
-					   e->heaptid_count);
+				report(r, blkno, off, "deleted element still holds %d heap rows", e->heaptid_count);
 			for (int i = 0; i < e->heaptid_count; i++)
 			{
 				const ItemPointerData &tid = e->heaptids[i];
@@ -230,15 +227,14 @@ check_links_and_reach(Relation index, const Shape &s, const Entry &entry, Report
 		for (int l = 0; e != nullptr && l <= e->level; l++)
 		{
 			const ItemPointerData *links = element_links(e, s, l);
-			for (int i = 0; i < core::hnsw::max_links(s.m, l) && ItemPointerIsValid(&links[i]);
-				 i++)
+			for (int i = 0; i < core::hnsw::max_links(s.m, l) && ItemPointerIsValid(&links[i]); i++)
 			{
 				uint64 to = ref_of(links[i]);
 				auto target = c.elements.find(to);
 				if (target == c.elements.end())
 					report(r, ref_block(ref), ref_offset(ref),
-						   "level %d links to (%u,%u), which is not an element", l,
-						   ref_block(to), ref_offset(to));
+						   "level %d links to (%u,%u), which is not an element", l, ref_block(to),
+						   ref_offset(to));
 				else if (target->second.flags & element_free)
 					report(r, ref_block(ref), ref_offset(ref),
 						   "level %d links to (%u,%u), which was freed", l, ref_block(to),

@@ -12,7 +12,6 @@ extern "C" {
 #include "optimizer/optimizer.h"
 #include "access/genam.h"
 #include "utils/selfuncs.h"
-#include "utils/spccache.h"
 }
 
 namespace vecdb::hnsw {
@@ -105,12 +104,11 @@ void
 define_options()
 {
 	options_kind = add_reloption_kind();
-	add_int_reloption(options_kind, "m", "Maximum number of links per element and level",
-					  default_m, min_m, max_m, AccessExclusiveLock);
-	add_int_reloption(options_kind, "ef_construction",
-					  "Size of the candidate list when linking a new element",
-					  default_ef_construction, min_ef_construction, max_ef_construction,
-					  AccessExclusiveLock);
+	add_int_reloption(options_kind, "m", "Maximum number of links per element and level", default_m,
+					  min_m, max_m, AccessExclusiveLock);
+	add_int_reloption(
+		options_kind, "ef_construction", "Size of the candidate list when linking a new element",
+		default_ef_construction, min_ef_construction, max_ef_construction, AccessExclusiveLock);
 }
 
 /* The build's sub-phases, shared with build.cpp. */

@@ -163,14 +163,6 @@ struct Options
 	int ef_construction;
 };
 
-/* Settings (src/pg/guc.cpp defines them). */
-enum class IterativeScan
-{
-	off,
-	relaxed_order,
-	strict_order,
-};
-
 /* What the meta page says of the graph right now. */
 struct Entry
 {
@@ -241,7 +233,6 @@ private:
 	Buffer last_buffer_ = InvalidBuffer;
 	BlockNumber last_blkno_ = InvalidBlockNumber;
 	BlockNumber nblocks_ = 0; /* as last read: the index only grows */
-
 };
 
 /*
@@ -254,7 +245,7 @@ void search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, con
 
 /* insert.cpp: put one vector into the graph on pages (aminsert and the
  * build once the graph outgrows memory). */
-void insert_vector(Relation index, const float *vector, ItemPointer heaptid, bool building);
+void insert_vector(Relation index, const float *vector, ItemPointer heaptid);
 
 /* handler.cpp: WITH (...) options; once, from _PG_init. */
 void define_options();

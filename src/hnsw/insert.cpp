@@ -127,8 +127,10 @@ connect(Inserting &ins, uint64 from, uint64 to, int level, bool force = false)
 			const float *base = ins.graph.vector(from, ins.base.data());
 			ins.pool.clear();
 			for (uint64 r : before)
-				ins.pool.push_back({distance(base, ins.graph.vector(r, ins.other.data()), s.dims), r});
-			ins.pool.push_back({distance(base, ins.graph.vector(to, ins.other.data()), s.dims), to});
+				ins.pool.push_back(
+					{distance(base, ins.graph.vector(r, ins.other.data()), s.dims), r});
+			ins.pool.push_back(
+				{distance(base, ins.graph.vector(to, ins.other.data()), s.dims), to});
 			std::sort(ins.pool.begin(), ins.pool.end(),
 					  [](const auto &a, const auto &b) { return a.distance < b.distance; });
 			core::hnsw::select_neighbours(ins.graph, ins.pool, room, distance, s.dims, ins.slots,
@@ -179,8 +181,8 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 
 /* Write the new element into the free slot or page at hand; 0 if none. */
 uint64
-place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
-			  const float *v, ItemPointer heaptid, const Inserting &ins, bool *more_free)
+place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level, const float *v,
+			  ItemPointer heaptid, const Inserting &ins, bool *more_free)
 {
 	*more_free = false;
 	/* Never add to a page that is not a sound element page: its free space
@@ -221,8 +223,8 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 	{
 		auto *e = static_cast<ElementTuple *>(palloc(size));
 		init_element(e, s, level, level, v, heaptid);
-		placed = PageAddItem(page, reinterpret_cast<Item>(e), size, InvalidOffsetNumber, false,
-							 false);
+		placed =
+			PageAddItem(page, reinterpret_cast<Item>(e), size, InvalidOffsetNumber, false, false);
 		pfree(e);
 	}
 	if (placed == InvalidOffsetNumber)
@@ -306,8 +308,7 @@ maybe_identical(Inserting &ins, const Candidate<uint64> &nearest, const float *v
 /* Search from the entry point, choosing the new element's neighbours per
  * level; true if the vector joined an identical element instead. */
 bool
-find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v,
-				ItemPointer heaptid)
+find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, ItemPointer heaptid)
 {
 	PageGraph &g = ins.graph;
 	const Shape &s = g.shape();
@@ -345,7 +346,8 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v,
 			g.visit(entry.ref);
 			ins.layer.seed({g.distance_to(entry.ref), entry.ref});
 		}
-		for (std::size_t i = 0; i < (linking ? ins.found.size() : std::min<std::size_t>(ins.found.size(), 1)); i++)
+		for (std::size_t i = 0;
+			 i < (linking ? ins.found.size() : std::min<std::size_t>(ins.found.size(), 1)); i++)
 		{
 			g.visit(ins.found[i].ref);
 			ins.layer.seed(ins.found[i]);
@@ -358,7 +360,7 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v,
 } // namespace
 
 void
-insert_vector(Relation index, const float *v, ItemPointer heaptid, bool building)
+insert_vector(Relation index, const float *v, ItemPointer heaptid)
 {
 	Shape s = read_shape(index);
 	int level = core::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), s.m,
@@ -413,7 +415,7 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	Shape s = read_shape(index);
 	auto *v = static_cast<float *>(palloc(sizeof(float) * s.dims));
 	if (prepare_vector(s, values[0], v))
-		insert_vector(index, v, heaptid, false);
+		insert_vector(index, v, heaptid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(context);
 	return false;

@@ -174,8 +174,7 @@ get_tuple(IndexScanDesc scan, ScanDirection dir)
 			continue;
 		}
 		CHECK_FOR_INTERRUPTS();
-		if (mode == pg::iterative_scan_off ||
-			!pg::guarded([&] {
+		if (mode == pg::iterative_scan_off || !pg::guarded([&] {
 				bool more = next_search(*st, ef);
 				if (more)
 					take_batch(*st);

@@ -89,8 +89,9 @@ read_shape(Relation index)
 	Page page = BufferGetPage(buf);
 	MetaPage *meta = meta_of(page);
 	if (PageIsNew(page) || page_opaque(page)->id != page_id || meta->magic != meta_magic)
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
 	if (meta->version != format_version)
 		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
 						errmsg("index \"%s\" has format version %u, this vecdb reads %u",
@@ -101,9 +102,9 @@ read_shape(Relation index)
 	UnlockReleaseBuffer(buf);
 	if (s.dims < 1 || s.dims > vector_max_dim || s.m < min_m || s.m > max_m ||
 		meta->metric > static_cast<uint8>(Metric::l1))
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" has a corrupted meta page",
-							   RelationGetRelationName(index))));
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index))));
 	return s;
 }
 
@@ -130,9 +131,8 @@ bool
 page_is_sound(Page page, uint16 kind)
 {
 	PageHeader h = reinterpret_cast<PageHeader>(page);
-	return !PageIsNew(page) && h->pd_lower >= SizeOfPageHeaderData &&
-		   h->pd_lower <= h->pd_upper && h->pd_upper <= h->pd_special &&
-		   h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque)) &&
+	return !PageIsNew(page) && h->pd_lower >= SizeOfPageHeaderData && h->pd_lower <= h->pd_upper &&
+		   h->pd_upper <= h->pd_special && h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque)) &&
 		   page_opaque(page)->id == page_id && (page_opaque(page)->flags & kind);
 }
 
@@ -173,10 +173,10 @@ update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNu
 		h->pd_lower < SizeOfPageHeaderData + sizeof(MetaPage))
 	{
 		UnlockReleaseBuffer(buf);
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" has a corrupted meta page",
-							   RelationGetRelationName(index)),
-						errhint("REINDEX the index.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index)),
+				 errhint("REINDEX the index.")));
 	}
 	GenericXLogState *state = GenericXLogStart(index);
 	Page page = GenericXLogRegisterBuffer(state, buf, 0);
@@ -214,8 +214,7 @@ corrupted(Relation index, uint64 ref)
 }
 
 PageGraph::PageGraph(Relation index, const Shape &shape)
-	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)),
-	  visited_()
+	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)), visited_()
 {
 }
 
@@ -427,11 +426,12 @@ new_shape(Relation index)
 						errmsg("ef_construction must be greater than or equal to 2 * m")));
 	if (MAXALIGN(element_size(s, 0)) > max_element_size)
 	{
-		int most = static_cast<int>((max_element_size - element_size(Shape{0, s.m, 0, s.metric}, 0)) /
-									sizeof(float));
-		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						errmsg("column cannot have more than %d dimensions for hnsw index with m = %d",
-							   most, s.m)));
+		int most = static_cast<int>(
+			(max_element_size - element_size(Shape{0, s.m, 0, s.metric}, 0)) / sizeof(float));
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %d dimensions for hnsw index with m = %d",
+						most, s.m)));
 	}
 	return s;
 }
@@ -449,9 +449,9 @@ read_entry(Relation index)
 	Entry e{meta->entry_level, ref_of(meta->entry_blkno, meta->entry_offno), meta->insert_blkno};
 	UnlockReleaseBuffer(buf);
 	if (e.level > max_level || e.level < -1)
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" has a corrupted meta page",
-							   RelationGetRelationName(index))));
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index))));
 	return e;
 }
 

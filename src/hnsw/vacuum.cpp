@@ -44,13 +44,10 @@ struct Vacuuming
 	core::VisitedHash reached;
 	std::vector<uint64> walk;
 	core::hnsw::LayerSearch<uint64> layer;
-	uint64 best = 0;                               /* highest live element */
+	uint64 best = 0; /* highest live element */
 	int best_level = -1;
 
-	Vacuuming(Relation index, const Shape &s)
-		: graph(index, s), vector(s.dims), other(s.dims)
-	{
-	}
+	Vacuuming(Relation index, const Shape &s) : graph(index, s), vector(s.dims), other(s.dims) {}
 };
 
 /* Pass 1 on one page; returns whether any element on it is now deleted. */
@@ -353,9 +350,8 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
 	{
 		vacuum_delay_point();
-		if (pg::guarded([&] {
-				return drop_dead_tids(info, stats, callback, callback_state, *vac, blkno);
-			}))
+		if (pg::guarded(
+				[&] { return drop_dead_tids(info, stats, callback, callback_state, *vac, blkno); }))
 			pg::guarded([&] { vac->dead_pages.push_back(blkno); });
 	}
 	if (vac->dead_pages.empty())

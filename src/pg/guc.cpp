@@ -34,11 +34,10 @@ const struct config_enum_entry iterative_scan_options[] = {
 void
 define_settings()
 {
-	DefineCustomIntVariable("vecdb.hnsw_ef_search",
-							"Sets the size of the candidate list of an hnsw index scan.",
-							"Larger values find more of the true nearest neighbours, slower.",
-							&hnsw_ef_search, 40, 1, 1000, PGC_USERSET, 0, nullptr, nullptr,
-							nullptr);
+	DefineCustomIntVariable(
+		"vecdb.hnsw_ef_search", "Sets the size of the candidate list of an hnsw index scan.",
+		"Larger values find more of the true nearest neighbours, slower.", &hnsw_ef_search, 40, 1,
+		1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 	DefineCustomEnumVariable("vecdb.hnsw_iterative_scan",
 							 "Lets an hnsw index scan go on past ef_search rows.",
 							 "With a selective WHERE clause, off can return fewer rows than "
