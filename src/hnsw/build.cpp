@@ -247,7 +247,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 			}
 		}
 		if (st->on_pages)
-			insert_vector(index, st->vector, tid);
+			insert_vector(index, st->shape, st->vector, tid);
 		st->indtuples++;
 	}
 	MemoryContextSwitchTo(old);

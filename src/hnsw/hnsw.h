@@ -236,6 +236,14 @@ private:
 };
 
 /*
+ * Write after as ref's links at level, under the page's exclusive lock and
+ * generic WAL, if they still read as before; false if they do not (another
+ * backend changed them, or the element is gone).
+ */
+bool rewrite_links(Relation index, const Shape &s, uint64 ref, int level,
+				   const std::vector<uint64> &before, const std::vector<uint64> &after);
+
+/*
  * Search from the entry point for g's query: greedily down to the base
  * level, then ef-wide on it, seeded with the entry point too (which reaches
  * every element there). Leaves the base level's result in layer.
@@ -245,7 +253,7 @@ void search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, con
 
 /* insert.cpp: put one vector into the graph on pages (aminsert and the
  * build once the graph outgrows memory). */
-void insert_vector(Relation index, const float *vector, ItemPointer heaptid);
+void insert_vector(Relation index, const Shape &s, const float *vector, ItemPointer heaptid);
 
 /* handler.cpp: WITH (...) options; once, from _PG_init. */
 void define_options();

@@ -61,46 +61,6 @@ read_list(Inserting &ins, uint64 ref, int level, std::vector<uint64> &list)
 }
 
 /*
- * Write list as ref's links at level if they still read as before;
- * false if another backend changed them meanwhile.
- */
-bool
-write_list_if_unchanged(Relation index, const Shape &s, uint64 ref, int level,
-						const std::vector<uint64> &before, const std::vector<uint64> &after)
-{
-	Buffer buf = ReadBuffer(index, ref_block(ref));
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	GenericXLogState *state = GenericXLogStart(index);
-	Page page = GenericXLogRegisterBuffer(state, buf, 0);
-	ElementTuple *e = element_at(page, ref_offset(ref), s);
-	bool same = e != nullptr && level <= e->level && !(e->flags & element_free);
-	int room = core::hnsw::max_links(s.m, level);
-	ItemPointerData *links = same ? element_links(e, s, level) : nullptr;
-	for (int i = 0; same && i < room; i++)
-	{
-		bool listed = i < static_cast<int>(before.size());
-		if (ItemPointerIsValid(&links[i]) != listed || (listed && ref_of(links[i]) != before[i]))
-			same = false;
-	}
-	if (!same)
-	{
-		GenericXLogAbort(state);
-		UnlockReleaseBuffer(buf);
-		return false;
-	}
-	for (int i = 0; i < room; i++)
-	{
-		if (i < static_cast<int>(after.size()))
-			ItemPointerSet(&links[i], ref_block(after[i]), ref_offset(after[i]));
-		else
-			ItemPointerSetInvalid(&links[i]);
-	}
-	GenericXLogFinish(state);
-	UnlockReleaseBuffer(buf);
-	return true;
-}
-
-/*
  * Add a link from -> to at level, pruning from's list when it is full;
  * whether from's list holds to afterwards. force keeps to in the list
  * (in place of the farthest link), so that no element goes unlinked.
@@ -148,7 +108,7 @@ connect(Inserting &ins, uint64 from, uint64 to, int level, bool force = false)
 			}
 		}
 		ins.graph.release();
-		if (write_list_if_unchanged(ins.graph.index(), s, from, level, before, after))
+		if (rewrite_links(ins.graph.index(), s, from, level, before, after))
 			return std::find(after.begin(), after.end(), to) != after.end();
 	}
 	/* Lost every race: this one link is missing; the element stays reachable
@@ -360,9 +320,8 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, I
 } // namespace
 
 void
-insert_vector(Relation index, const float *v, ItemPointer heaptid)
+insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heaptid)
 {
-	Shape s = read_shape(index);
 	int level = core::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), s.m,
 										 max_level_for(s));
 	LOCKMODE mode = ShareLock;
@@ -415,7 +374,7 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	Shape s = read_shape(index);
 	auto *v = static_cast<float *>(palloc(sizeof(float) * s.dims));
 	if (prepare_vector(s, values[0], v))
-		insert_vector(index, v, heaptid);
+		insert_vector(index, s, v, heaptid);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(context);
 	return false;

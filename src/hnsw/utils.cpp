@@ -485,3 +485,43 @@ search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, const En
 }
 
 } // namespace vecdb::hnsw
+
+namespace vecdb::hnsw {
+
+bool
+rewrite_links(Relation index, const Shape &s, uint64 ref, int level,
+			  const std::vector<uint64> &before, const std::vector<uint64> &after)
+{
+	Buffer buf = ReadBuffer(index, ref_block(ref));
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	GenericXLogState *state = GenericXLogStart(index);
+	Page page = GenericXLogRegisterBuffer(state, buf, 0);
+	ElementTuple *e = element_at(page, ref_offset(ref), s);
+	bool same = e != nullptr && level <= e->level && !(e->flags & element_free);
+	int room = core::hnsw::max_links(s.m, level);
+	ItemPointerData *links = same ? element_links(e, s, level) : nullptr;
+	for (int i = 0; same && i < room; i++)
+	{
+		bool listed = i < static_cast<int>(before.size());
+		if (ItemPointerIsValid(&links[i]) != listed || (listed && ref_of(links[i]) != before[i]))
+			same = false;
+	}
+	if (!same)
+	{
+		GenericXLogAbort(state);
+		UnlockReleaseBuffer(buf);
+		return false;
+	}
+	for (int i = 0; i < room; i++)
+	{
+		if (i < static_cast<int>(after.size()))
+			ItemPointerSet(&links[i], ref_block(after[i]), ref_offset(after[i]));
+		else
+			ItemPointerSetInvalid(&links[i]);
+	}
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+	return true;
+}
+
+} // namespace vecdb::hnsw

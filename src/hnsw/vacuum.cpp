@@ -34,7 +34,7 @@ struct Vacuuming
 	core::VisitedHash dead;
 	std::vector<BlockNumber> dead_pages;
 	std::vector<float> vector;
-	std::vector<uint64> links, dead_links;
+	std::vector<uint64> links, dead_links, after;
 	std::vector<Candidate<uint64>> pool, kept;
 	std::vector<float> slots, other;
 	std::vector<const float *> kept_vectors;
@@ -144,27 +144,11 @@ repair_element(Vacuuming &vac, uint64 ref, int level)
 		core::hnsw::select_neighbours(g, vac.pool, room, distance, s.dims, vac.slots,
 									  vac.kept_vectors, vac.kept);
 		g.release();
-
-		Relation index = g.index();
-		Buffer buf = ReadBuffer(index, ref_block(ref));
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		GenericXLogState *state = GenericXLogStart(index);
-		Page page = GenericXLogRegisterBuffer(state, buf, 0);
-		ElementTuple *e = element_at(page, ref_offset(ref), s);
-		if (e != nullptr && l <= e->level)
-		{
-			ItemPointerData *links = element_links(e, s, l);
-			for (int i = 0; i < room; i++)
-				if (i < static_cast<int>(vac.kept.size()))
-					ItemPointerSet(&links[i], ref_block(vac.kept[i].ref),
-								   ref_offset(vac.kept[i].ref));
-				else
-					ItemPointerSetInvalid(&links[i]);
-			GenericXLogFinish(state);
-		}
-		else
-			GenericXLogAbort(state);
-		UnlockReleaseBuffer(buf);
+		vac.after.clear();
+		for (const auto &c : vac.kept)
+			vac.after.push_back(c.ref);
+		/* no insert runs meanwhile (update lock): the list is as read */
+		rewrite_links(g.index(), s, ref, l, vac.links, vac.after);
 	}
 }
 
@@ -173,7 +157,7 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 {
 	const Shape &s = vac.graph.shape();
 	BlockNumber nblocks = RelationGetNumberOfBlocks(info->index);
-	std::vector<std::pair<uint64, int>> &live = vac.to_repair;
+	std::vector<std::pair<uint64, int>> &to_repair = vac.to_repair;
 	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
 	{
 		vacuum_delay_point();
@@ -181,7 +165,7 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 			ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		Page page = BufferGetPage(buf);
-		live.clear();
+		to_repair.clear();
 		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
 		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
 		{
@@ -207,10 +191,10 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 					}
 			}
 			if (has_dead)
-				live.push_back({ref_of(blkno, off), e->level});
+				to_repair.push_back({ref_of(blkno, off), e->level});
 		}
 		UnlockReleaseBuffer(buf);
-		for (const auto &[ref, level] : live)
+		for (const auto &[ref, level] : to_repair)
 			repair_element(vac, ref, level);
 	}
 }
@@ -290,20 +274,12 @@ link_orphans(Vacuuming &vac, const Entry &entry)
 			}
 		}
 		g.release();
-		Relation index = g.index();
-		Buffer buf = ReadBuffer(index, ref_block(host));
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		GenericXLogState *state = GenericXLogStart(index);
-		Page page = GenericXLogRegisterBuffer(state, buf, 0);
-		ElementTuple *e = element_at(page, ref_offset(host), s);
-		if (e != nullptr)
-		{
-			ItemPointerSet(&element_links(e, s, 0)[slot], ref_block(orphan), ref_offset(orphan));
-			GenericXLogFinish(state);
-		}
+		vac.after = vac.links;
+		if (slot == vac.after.size())
+			vac.after.push_back(orphan);
 		else
-			GenericXLogAbort(state);
-		UnlockReleaseBuffer(buf);
+			vac.after[slot] = orphan;
+		rewrite_links(g.index(), s, host, 0, vac.links, vac.after);
 		walk_from(vac, orphan);
 	}
 	g.release();
