@@ -221,68 +221,94 @@ walk_from(Vacuuming &vac, uint64 start)
 }
 
 /*
+ * Link one orphan from the nearest element the entry point reaches: one
+ * with room in its base list if the search found any, else the nearest,
+ * whose farthest link it replaces.
+ */
+void
+link_orphan(Vacuuming &vac, const Entry &entry, uint64 orphan)
+{
+	PageGraph &g = vac.graph;
+	const Shape &s = g.shape();
+	const std::size_t room = 2 * s.m;
+	g.set_query(g.vector(orphan, vac.vector.data()));
+	g.skip_dead = true;
+	search_from_entry(g, vac.layer, entry, s.ef_construction, false);
+	vac.layer.sort_nearest();
+	uint64 host = entry.ref;
+	bool host_has_room = false;
+	for (const auto &c : vac.layer.nearest)
+	{
+		if (c.ref == orphan || std::isinf(c.distance) || !vac.reached.contains(c.ref))
+			continue;
+		vac.links.resize(room);
+		vac.links.resize(g.neighbours(c.ref, 0, vac.links.data()));
+		if (host == entry.ref && !host_has_room)
+			host = c.ref;
+		if (vac.links.size() < room)
+		{
+			host = c.ref;
+			host_has_room = true;
+			break;
+		}
+	}
+
+	vac.links.resize(room);
+	vac.links.resize(g.neighbours(host, 0, vac.links.data()));
+	vac.after = vac.links;
+	if (vac.after.size() < room)
+		vac.after.push_back(orphan);
+	else
+	{
+		const float *hv = g.vector(host, vac.other.data());
+		std::vector<float> &tmp = vac.slots;
+		tmp.resize(s.dims);
+		std::size_t farthest = 0;
+		float worst = -1;
+		for (std::size_t i = 0; i < vac.links.size(); i++)
+		{
+			float d = g.distance_fn()(hv, g.vector(vac.links[i], tmp.data()), s.dims);
+			if (d > worst)
+			{
+				worst = d;
+				farthest = i;
+			}
+		}
+		vac.after[farthest] = orphan;
+	}
+	g.release();
+	rewrite_links(g.index(), s, host, 0, vac.links, vac.after);
+}
+
+/*
  * Repairs and earlier pruning can leave a live element that no list
- * names: a search could never return it. Give each such element a link
- * from the nearest element the entry point reaches.
+ * names: a search could never return it. Give each such element a link.
+ * A replaced link can orphan its target in turn, so walk again until a
+ * round links nothing (a few rounds settle it, as in the build).
  */
 void
 link_orphans(Vacuuming &vac, const Entry &entry)
 {
-	PageGraph &g = vac.graph;
-	const Shape &s = g.shape();
 	if (entry.level < 0)
 		return;
-	vac.reached.clear();
-	walk_from(vac, entry.ref);
-	for (const auto &[orphan, level] : vac.live)
+	for (int round = 0; round < 8; round++)
 	{
-		if (vac.reached.contains(orphan))
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		const float *v = g.vector(orphan, vac.vector.data());
-		g.set_query(v);
-		g.skip_dead = true;
-		search_from_entry(g, vac.layer, entry, s.ef_construction, false);
-		vac.layer.sort_nearest();
-		uint64 host = entry.ref;
-		for (const auto &c : vac.layer.nearest)
-			if (c.ref != orphan && !std::isinf(c.distance) && vac.reached.contains(c.ref))
-			{
-				host = c.ref;
-				break;
-			}
-		g.release();
-
-		/* Append to the host's base list, or take its farthest link's place. */
-		vac.links.resize(2 * s.m);
-		vac.links.resize(g.neighbours(host, 0, vac.links.data()));
-		std::size_t slot = vac.links.size();
-		if (slot == static_cast<std::size_t>(2 * s.m))
+		vac.reached.clear();
+		walk_from(vac, entry.ref);
+		bool linked = false;
+		for (const auto &[orphan, level] : vac.live)
 		{
-			const float *hv = g.vector(host, vac.other.data());
-			float worst = -1;
-			std::vector<float> &tmp = vac.slots;
-			tmp.resize(s.dims);
-			for (std::size_t i = 0; i < vac.links.size(); i++)
-			{
-				float d = g.distance_fn()(hv, g.vector(vac.links[i], tmp.data()), s.dims);
-				if (d > worst)
-				{
-					worst = d;
-					slot = i;
-				}
-			}
+			if (vac.reached.contains(orphan))
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			link_orphan(vac, entry, orphan);
+			walk_from(vac, orphan);
+			linked = true;
 		}
-		g.release();
-		vac.after = vac.links;
-		if (slot == vac.after.size())
-			vac.after.push_back(orphan);
-		else
-			vac.after[slot] = orphan;
-		rewrite_links(g.index(), s, host, 0, vac.links, vac.after);
-		walk_from(vac, orphan);
+		if (!linked)
+			break;
 	}
-	g.release();
+	vac.graph.release();
 }
 
 /* Pass 3 on one page. */
