@@ -117,7 +117,7 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 			   meta.dims, typmod);
 		usable = false;
 	}
-	if (metric_of(index) != shape->metric)
+	if (index_metric(index) != shape->metric)
 	{
 		report(r, meta_blkno, InvalidOffsetNumber,
 			   "meta page's metric %u is not the operator class's", meta.metric);

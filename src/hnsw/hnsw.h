@@ -16,6 +16,7 @@
 #include "core/hnsw_search.h"
 #include "core/metric.h"
 #include "core/visited.h"
+#include "type/vector_index.h"
 
 extern "C" {
 #include "access/amapi.h"
@@ -177,12 +178,13 @@ void init_page(Page page, uint16 flags);
 Shape read_shape(Relation index);
 /* The shape a new index gets from its column, opclass and options. */
 Shape new_shape(Relation index);
-Metric metric_of(Relation index);
-int index_dims(Relation index);
 int max_level_for(const Shape &s);
-/* The value to index: a unit vector for cosine; false when it cannot be
- * indexed (a zero vector under cosine). out holds s.dims floats. */
-bool prepare_vector(const Shape &s, Datum value, float *out);
+/* The value to index (see prepare_index_vector); out holds s.dims floats. */
+inline bool
+prepare_vector(const Shape &s, Datum value, float *out)
+{
+	return prepare_index_vector(s.metric, s.dims, value, out);
+}
 /* A page header to trust: bounds in order, our special space, of kind. */
 bool page_is_sound(Page page, uint16 kind);
 ElementTuple *element_at(Page page, OffsetNumber offno, const Shape &s);

@@ -18,13 +18,6 @@ extern "C" {
 #include <cmath>
 #include <limits>
 
-extern "C" {
-Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
-Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
-Datum cosine_distance(PG_FUNCTION_ARGS);
-Datum l1_distance(PG_FUNCTION_ARGS);
-}
-
 namespace vecdb::hnsw {
 
 void
@@ -34,41 +27,6 @@ init_page(Page page, uint16 flags)
 	PageOpaque *o = page_opaque(page);
 	o->flags = flags;
 	o->id = page_id;
-}
-
-/*
- * The metric comes from the opclass's support function 1, the distance
- * function it ranks by; it is recognised by address, so that the search
- * calls the kernels directly instead of going through fmgr.
- */
-Metric
-metric_of(Relation index)
-{
-	FmgrInfo *proc = index_getprocinfo(index, 1, 1);
-	if (proc->fn_addr == vector_l2_squared_distance)
-		return Metric::l2;
-	if (proc->fn_addr == vector_negative_inner_product)
-		return Metric::inner_product;
-	if (proc->fn_addr == cosine_distance)
-		return Metric::cosine;
-	if (proc->fn_addr == l1_distance)
-		return Metric::l1;
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					errmsg("operator class of index \"%s\" has an unknown distance function",
-						   RelationGetRelationName(index))));
-	pg_unreachable();
-}
-
-int
-index_dims(Relation index)
-{
-	int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-	if (typmod < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
-				 errmsg("column does not have dimensions"),
-				 errhint("Declare the column as vector(n), or index an expression cast to it.")));
-	return typmod;
 }
 
 /* The highest level whose element tuple still fits a page. */
@@ -106,25 +64,6 @@ read_shape(Relation index)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index))));
 	return s;
-}
-
-bool
-prepare_vector(const Shape &s, Datum value, float *out)
-{
-	Vector *v = datum_get_vector(value);
-	check_expected_dim(s.dims, v->dim);
-	memcpy(out, v->x, sizeof(float) * s.dims);
-	if (core::metric_normalizes(s.metric))
-	{
-		double norm = std::sqrt(static_cast<double>(core::squared_norm(out, s.dims)));
-		if (norm == 0 || !std::isfinite(norm))
-			return false;
-		for (int i = 0; i < s.dims; i++)
-			out[i] = static_cast<float>(out[i] / norm);
-	}
-	if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value))
-		pfree(v);
-	return true;
 }
 
 bool
@@ -414,7 +353,7 @@ namespace vecdb::hnsw {
 Shape
 new_shape(Relation index)
 {
-	Shape s{index_dims(index), default_m, default_ef_construction, metric_of(index)};
+	Shape s{index_dims(index), default_m, default_ef_construction, index_metric(index)};
 	if (index->rd_options)
 	{
 		auto *opts = reinterpret_cast<Options *>(index->rd_options);
