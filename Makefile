@@ -4,6 +4,7 @@
 #   make installcheck          pg_regress against a running server (PGHOST/PGPORT)
 #   make unittest              GoogleTest suite for src/core (no server needed)
 #   make bench-kernels         Google Benchmark of the distance kernels
+#   make bench-quantizer       timings of k-means and product quantization
 #   make fuzz                  libFuzzer targets (clang-14) for the input parsers
 #
 # The full test command, which also installs dependencies and starts its own
@@ -14,7 +15,7 @@ MODULE_big = vecdb
 DATA = $(wildcard sql/vecdb--*.sql)
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
-PG_SRCS = $(sort $(wildcard src/*.cpp src/pg/*.cpp src/type/*.cpp src/hnsw/*.cpp))
+PG_SRCS = $(sort $(wildcard src/*.cpp src/pg/*.cpp src/type/*.cpp src/hnsw/*.cpp src/ivfpq/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 # Every sql/*.sql except the extension scripts is a pg_regress test.
@@ -35,8 +36,11 @@ PG_CXXFLAGS += -Werror
 endif
 SHLIB_LINK = -lstdc++
 
-ISA_FLAGS_avx2 = -mavx2 -mfma
-ISA_FLAGS_avx512 = -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx2 -mfma
+# -ffp-contract=off: the "direct" column distances (PQ's lookup tables) must
+# not fuse a * b + c into an FMA, so that every ISA computes the scalar
+# loop's bits (src/core/distance.h); the kernels that want FMAs ask for them.
+ISA_FLAGS_avx2 = -mavx2 -mfma -ffp-contract=off
+ISA_FLAGS_avx512 = -mavx512f -mavx512cd -mavx512dq -mavx512bw -mavx2 -mfma -ffp-contract=off
 src/core/distance_avx2.o: CXXFLAGS += $(ISA_FLAGS_avx2)
 src/core/distance_avx512.o: CXXFLAGS += $(ISA_FLAGS_avx512)
 
@@ -73,6 +77,12 @@ $(BUILD)/bench_kernels: bench/kernels.cpp $(CORE_OBJS) | $(BUILD)
 bench-kernels: $(BUILD)/bench_kernels
 	$(BUILD)/bench_kernels
 
+$(BUILD)/bench_quantizer: bench/quantizer.cpp $(CORE_OBJS) | $(BUILD)
+	$(CXX) $(CXXFLAGS) $(PG_CXXFLAGS) -Isrc -o $@ $^ -lz
+
+bench-quantizer: $(BUILD)/bench_quantizer
+	$(BUILD)/bench_quantizer
+
 FUZZ_CXX ?= clang++-14
 # UBSan findings abort, so that the fuzz run counts them as crashes.
 FUZZ_FLAGS = -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc
@@ -85,5 +95,5 @@ $(BUILD)/fuzz_%: test/fuzz/%.cpp $(FUZZ_CORE_SRCS) src/core/vector_format.h | $(
 
 fuzz: $(FUZZ_TARGETS)
 
-.PHONY: unittest bench-kernels fuzz
+.PHONY: unittest bench-kernels bench-quantizer fuzz
 EXTRA_CLEAN = $(BUILD)

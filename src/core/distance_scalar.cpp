@@ -5,6 +5,7 @@
  * compiler may not reorder the sums, so this stays one lane.
  */
 #include <cmath>
+#include <cstdint>
 
 #include "core/distance.h"
 
@@ -67,14 +68,144 @@ squared_norm(const float *a, std::size_t n) noexcept
 	return s;
 }
 
+template <class Dist>
+void
+to_cols(const float *x, const float *cols, std::size_t dims, std::size_t k, std::size_t ld,
+		float *out) noexcept
+{
+	for (std::size_t c = 0; c < k; c++)
+		out[c] = Dist::column(x, cols + c, dims, ld);
+}
+
+/* Column distances summed over d in order, as the SIMD tables do per lane. */
+struct L2Col
+{
+	static float column(const float *x, const float *col, std::size_t dims, std::size_t ld)
+	{
+		float s = 0.0f;
+		for (std::size_t d = 0; d < dims; d++)
+		{
+			float t = x[d] - col[d * ld];
+			s += t * t;
+		}
+		return s;
+	}
+};
+
+struct DotCol
+{
+	static float column(const float *x, const float *col, std::size_t dims, std::size_t ld)
+	{
+		float s = 0.0f;
+		for (std::size_t d = 0; d < dims; d++)
+			s += x[d] * col[d * ld];
+		return s;
+	}
+};
+
+struct L1Col
+{
+	static float column(const float *x, const float *col, std::size_t dims, std::size_t ld)
+	{
+		float s = 0.0f;
+		for (std::size_t d = 0; d < dims; d++)
+			s += std::fabs(x[d] - col[d * ld]);
+		return s;
+	}
+};
+
+void
+min_l2_cols(const float *x, const float *cols, std::size_t dims, std::size_t k, std::size_t ld,
+			float *mind, float *sums) noexcept
+{
+	for (std::size_t b = 0; b * min_l2_block < k; b++)
+	{
+		float s = 0.0f;
+		for (std::size_t c = b * min_l2_block; c < k && c < (b + 1) * min_l2_block; c++)
+		{
+			float d = L2Col::column(x, cols + c, dims, ld);
+			if (d < mind[c])
+				mind[c] = d;
+			s += mind[c];
+		}
+		sums[b] = s;
+	}
+}
+
+std::uint32_t
+nearest_l2_cols(const float *x, const float *cols, const float *, std::size_t dims, std::size_t k,
+				std::size_t ld, float *dist) noexcept
+{
+	float best = L2Col::column(x, cols, dims, ld);
+	std::uint32_t where = 0;
+	for (std::size_t c = 1; c < k; c++)
+	{
+		float d = L2Col::column(x, cols + c, dims, ld);
+		if (d < best)
+		{
+			best = d;
+			where = static_cast<std::uint32_t>(c);
+		}
+	}
+	*dist = best;
+	return where;
+}
+
+void
+nearest_dot_cols(const float *x, std::size_t n, std::size_t stride, const float *cols,
+				 const float *half_norm, std::size_t dims, std::size_t ld, std::uint32_t *index,
+				 float *value) noexcept
+{
+	for (std::size_t i = 0; i < n; i++)
+	{
+		float best = __builtin_inff();
+		std::uint32_t where = 0;
+		for (std::size_t c = 0; c < ld; c++)
+		{
+			float v = half_norm[c] - DotCol::column(x + i * stride, cols + c, dims, ld);
+			if (v < best)
+			{
+				best = v;
+				where = static_cast<std::uint32_t>(c);
+			}
+		}
+		index[i] = where;
+		value[i] = best;
+	}
+}
+
+void
+adc_sums(const float *table, std::size_t m, const std::uint8_t *codes, std::size_t stride,
+		 std::size_t n, float *out) noexcept
+{
+	for (std::size_t i = 0; i < n; i++)
+	{
+		float s = 0.0f;
+		for (std::size_t j = 0; j < m; j++)
+			s += table[j * 256 + codes[i * stride + j]];
+		out[i] = s;
+	}
+}
+
 } // namespace
 } // namespace scalar
 
 /* Declared extern first: a namespace-scope const would be internal. */
 extern const DistanceKernels distance_kernels_scalar;
 const DistanceKernels distance_kernels_scalar = {
-	Isa::scalar, scalar::l2_squared,   scalar::inner_product,
-	scalar::l1,  scalar::cosine_parts, scalar::squared_norm,
+	Isa::scalar,
+	scalar::l2_squared,
+	scalar::inner_product,
+	scalar::l1,
+	scalar::cosine_parts,
+	scalar::squared_norm,
+	scalar::nearest_l2_cols,
+	scalar::to_cols<scalar::L2Col>,
+	scalar::to_cols<scalar::DotCol>,
+	scalar::to_cols<scalar::L1Col>,
+	scalar::min_l2_cols,
+	scalar::nearest_dot_cols,
+	scalar::adc_sums,
 };
 
 } // namespace vecdb::core
