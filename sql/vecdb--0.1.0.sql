@@ -284,6 +284,54 @@ CREATE OPERATOR CLASS vector_l1_ops
 	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
 	FUNCTION 1 l1_distance(vector, vector);
 
+-- ivfpq index access method
+
+CREATE FUNCTION ivfpq_handler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE ACCESS METHOD ivfpq TYPE INDEX HANDLER ivfpq_handler;
+
+COMMENT ON ACCESS METHOD ivfpq IS
+	'inverted file index of product-quantized vectors, re-ranked by exact distance';
+
+CREATE OPERATOR CLASS vector_l2_ops
+	DEFAULT FOR TYPE vector USING ivfpq AS
+	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_ip_ops
+	FOR TYPE vector USING ivfpq AS
+	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 vector_negative_inner_product(vector, vector);
+
+CREATE OPERATOR CLASS vector_cosine_ops
+	FOR TYPE vector USING ivfpq AS
+	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(vector, vector);
+
+CREATE OPERATOR CLASS vector_l1_ops
+	FOR TYPE vector USING ivfpq AS
+	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
+	FUNCTION 1 l1_distance(vector, vector);
+
+CREATE FUNCTION vecdb_ivfpq_lists(index regclass,
+	OUT list integer, OUT entries bigint, OUT pages integer)
+	RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION vecdb_ivfpq_lists(regclass) IS
+	'the entries and pages of each list of an ivfpq index';
+
+CREATE FUNCTION vecdb_ivfpq_info(index regclass,
+	OUT lists integer, OUT m integer, OUT nbits integer, OUT dims integer,
+	OUT entries bigint, OUT built_entries bigint, OUT largest_list bigint,
+	OUT imbalance double precision)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION vecdb_ivfpq_info(regclass) IS
+	'an ivfpq index''s shape and how balanced its lists are (1.0: perfectly); REINDEX re-trains it';
+
 -- index self-check
 
 CREATE FUNCTION vecdb_index_check(index regclass,
@@ -292,4 +340,4 @@ CREATE FUNCTION vecdb_index_check(index regclass,
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
 COMMENT ON FUNCTION vecdb_index_check(regclass) IS
-	'checks an hnsw index''s pages and graph; no rows means it is sound';
+	'checks an hnsw or ivfpq index''s pages, structure and coverage of the table; no rows means it is sound';

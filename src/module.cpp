@@ -5,6 +5,7 @@
 #include "pg/pg.h"
 #include "pg/guc.h"
 #include "hnsw/hnsw.h"
+#include "ivfpq/ivfpq.h"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -17,4 +18,5 @@ _PG_init(void)
 {
 	vecdb::pg::define_settings();
 	vecdb::hnsw::define_options();
+	vecdb::ivfpq::define_options();
 }

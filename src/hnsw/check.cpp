@@ -10,6 +10,7 @@
  */
 #include "hnsw/hnsw.h"
 #include "core/vector_format.h"
+#include "pg/check_report.h"
 
 extern "C" {
 #include "access/genam.h"
@@ -44,28 +45,8 @@ struct Checking
 	std::deque<uint64> queue;
 };
 
-struct Report
-{
-	ReturnSetInfo *rsinfo;
-	int count;
-};
-
-void report(Report &r, BlockNumber blkno, OffsetNumber offno, const char *fmt, ...)
-	pg_attribute_printf(4, 5);
-
-void
-report(Report &r, BlockNumber blkno, OffsetNumber offno, const char *fmt, ...)
-{
-	char message[512];
-	va_list args;
-	va_start(args, fmt);
-	vsnprintf(message, sizeof(message), fmt, args);
-	va_end(args);
-	Datum values[3] = {Int64GetDatum(blkno), Int32GetDatum(offno), CStringGetTextDatum(message)};
-	bool nulls[3] = {false, offno == InvalidOffsetNumber, false};
-	tuplestore_putvalues(r.rsinfo->setResult, r.rsinfo->setDesc, values, nulls);
-	r.count++;
-}
+using Report = pg::CheckReport;
+using pg::report;
 
 /* The meta page, checked; false if nothing further can be trusted. */
 bool
@@ -178,7 +159,7 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 						   ItemPointerGetBlockNumberNoCheck(&tid),
 						   ItemPointerGetOffsetNumberNoCheck(&tid));
 				else
-					c.indexed.visit(ref_of(tid));
+					c.indexed.visit(heaptid_key(tid));
 			}
 			for (int i = 0; i < s.dims; i++)
 				if (!std::isfinite(e->vector[i]))
@@ -258,72 +239,20 @@ check_links_and_reach(Relation index, const Shape &s, const Entry &entry, Report
 				   "live element is unreachable from the entry point on the base level");
 }
 
-struct HeapCheck
-{
-	Report *report;
-	Checking *checking;
-	Shape shape;
-	float *vector;
-};
-
-void
-heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg)
-{
-	auto *h = static_cast<HeapCheck *>(arg);
-	if (isnull[0] || !alive || h->checking->indexed.contains(ref_of(*tid)))
-		return;
-	/* a value the index skips by design (a zero vector under cosine) */
-	if (!prepare_vector(h->shape, values[0], h->vector))
-		return;
-	report(*h->report, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
-		   "heap row is missing from the index");
-}
-
-void
-check_heap(Relation heap, Relation index, const Shape &s, Report &r, Checking &c)
-{
-	IndexInfo *info = BuildIndexInfo(index);
-	info->ii_Concurrent = true; /* scan with our MVCC snapshot */
-	Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, nullptr, true, false);
-	HeapCheck h{&r, &c, s, static_cast<float *>(palloc(sizeof(float) * s.dims))};
-	table_index_build_scan(heap, index, info, true, false, heap_callback, &h, scan);
-	UnregisterSnapshot(snapshot);
-}
-
 } // namespace
 
-} // namespace vecdb::hnsw
-
-using namespace vecdb::hnsw;
-
-VECDB_FUNCTION(vecdb_index_check)
+void
+check_index(Relation heap, Relation index, pg::CheckReport &r)
 {
-	Oid index_oid = PG_GETARG_OID(0);
-	InitMaterializedSRF(fcinfo, 0);
-	Report r{reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo), 0};
-
-	Oid heap_oid = IndexGetRelation(index_oid, true);
-	if (!OidIsValid(heap_oid))
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is not an index", get_rel_name(index_oid))));
-	Relation heap = table_open(heap_oid, AccessShareLock);
-	Relation index = index_open(index_oid, AccessShareLock);
-	if (index->rd_indam->ambuild != build)
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is not an hnsw index", RelationGetRelationName(index))));
-
 	Shape s;
 	Entry entry;
-	if (check_meta(index, r, &s, &entry))
-	{
-		Checking *c = vecdb::pg::make_owned<Checking>();
-		BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);
-		vecdb::pg::guarded([&] { check_pages(index, heap_blocks, s, r, *c); });
-		vecdb::pg::guarded([&] { check_links_and_reach(index, s, entry, r, *c); });
-		check_heap(heap, index, s, r, *c);
-	}
-	index_close(index, AccessShareLock);
-	table_close(heap, AccessShareLock);
-	return static_cast<Datum>(0);
+	if (!check_meta(index, r, &s, &entry))
+		return;
+	Checking *c = pg::make_owned<Checking>();
+	BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);
+	pg::guarded([&] { check_pages(index, heap_blocks, s, r, *c); });
+	pg::guarded([&] { check_links_and_reach(index, s, entry, r, *c); });
+	check_heap_rows(heap, index, s.metric, s.dims, c->indexed, r);
 }
+
+} // namespace vecdb::hnsw

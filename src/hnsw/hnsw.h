@@ -13,6 +13,7 @@
 #pragma once
 
 #include "pg/pg.h"
+#include "pg/check_report.h"
 #include "core/hnsw_search.h"
 #include "core/metric.h"
 #include "core/visited.h"
@@ -256,6 +257,9 @@ void search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, con
 /* insert.cpp: put one vector into the graph on pages (aminsert and the
  * build once the graph outgrows memory). */
 void insert_vector(Relation index, const Shape &s, const float *vector, ItemPointer heaptid);
+
+/* check.cpp: vecdb_index_check() of an hnsw index. */
+void check_index(Relation heap, Relation index, pg::CheckReport &r);
 
 /* handler.cpp: WITH (...) options; once, from _PG_init. */
 void define_options();

@@ -14,6 +14,10 @@ constexpr int iterative_scan_strict = 2;
 extern int hnsw_ef_search;
 extern int hnsw_iterative_scan;
 extern int hnsw_max_scan_tuples;
+extern int ivfpq_probes;
+extern int ivfpq_rerank;
+extern int ivfpq_iterative_scan;
+extern int ivfpq_max_probes;
 
 /* Register the settings; once, from _PG_init. */
 void define_settings();

@@ -6,6 +6,9 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "utils/snapmgr.h"
 }
 
 #include <cmath>
@@ -70,6 +73,46 @@ prepare_index_vector(core::Metric metric, int dims, Datum value, float *out)
 	if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value))
 		pfree(v);
 	return true;
+}
+
+namespace {
+
+struct HeapCheck
+{
+	pg::CheckReport *report;
+	const core::VisitedHash *indexed;
+	core::Metric metric;
+	int dims;
+	float *vector;
+};
+
+void
+heap_row_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive,
+				  void *arg)
+{
+	auto *h = static_cast<HeapCheck *>(arg);
+	if (isnull[0] || !alive || h->indexed->contains(heaptid_key(*tid)))
+		return;
+	/* a value the index skips by design (a zero vector under cosine) */
+	if (!prepare_index_vector(h->metric, h->dims, values[0], h->vector))
+		return;
+	pg::report(*h->report, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+			   "heap row is missing from the index");
+}
+
+} // namespace
+
+void
+check_heap_rows(Relation heap, Relation index, core::Metric metric, int dims,
+				const core::VisitedHash &indexed, pg::CheckReport &r)
+{
+	IndexInfo *info = BuildIndexInfo(index);
+	info->ii_Concurrent = true; /* scan with our MVCC snapshot */
+	Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, nullptr, true, false);
+	HeapCheck h{&r, &indexed, metric, dims, static_cast<float *>(palloc(sizeof(float) * dims))};
+	table_index_build_scan(heap, index, info, true, false, heap_row_callback, &h, scan);
+	UnregisterSnapshot(snapshot);
 }
 
 } // namespace vecdb

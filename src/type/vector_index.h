@@ -7,6 +7,8 @@
 
 #include "pg/pg.h"
 #include "core/metric.h"
+#include "core/visited.h"
+#include "pg/check_report.h"
 
 extern "C" {
 #include "utils/rel.h"
@@ -26,5 +28,22 @@ int index_dims(Relation index);
  * its dimensions are not dims.
  */
 bool prepare_index_vector(core::Metric metric, int dims, Datum value, float *out);
+
+/* A heap TID as the 64-bit key of a core::VisitedHash. */
+inline uint64
+heaptid_key(const ItemPointerData &tid)
+{
+	return (static_cast<uint64>(ItemPointerGetBlockNumberNoCheck(&tid)) << 16) |
+		   ItemPointerGetOffsetNumberNoCheck(&tid);
+}
+
+/*
+ * vecdb_index_check's last step for any vector index: report each row that
+ * a fresh MVCC snapshot shows, and that the index should hold (its value
+ * evaluated through the index's own expressions and predicate), but whose
+ * TID is not among indexed.
+ */
+void check_heap_rows(Relation heap, Relation index, core::Metric metric, int dims,
+					 const core::VisitedHash &indexed, pg::CheckReport &r);
 
 } // namespace vecdb

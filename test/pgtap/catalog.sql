@@ -11,7 +11,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(96);
+SELECT plan(130);
 
 -- ---------------------------------------------------------------------------
 -- the extension and the type
@@ -221,6 +221,99 @@ SELECT throws_ok($$SELECT * FROM vecdb_index_check('hnsw_catalog')$$, '42809', N
 	'vecdb_index_check refuses a table');
 SELECT throws_ok($$INSERT INTO hnsw_catalog VALUES ('[1,2]')$$, '22000', NULL,
 	'a vector of other dimensions is refused by the column');
+
+-- ---------------------------------------------------------------------------
+-- the ivfpq access method
+
+SELECT ok(EXISTS (SELECT FROM pg_am WHERE amname = 'ivfpq' AND amtype = 'i'), 'index AM ivfpq exists');
+SELECT is(
+	(SELECT array_agg(opcname::text ORDER BY opcname) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+	  WHERE a.amname = 'ivfpq'),
+	ARRAY['vector_cosine_ops', 'vector_ip_ops', 'vector_l1_ops', 'vector_l2_ops'],
+	'ivfpq has the four opclasses');
+SELECT is(
+	(SELECT array_agg(opcname::text) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+	  WHERE a.amname = 'ivfpq' AND c.opcdefault),
+	ARRAY['vector_l2_ops'], 'vector_l2_ops is the default ivfpq opclass');
+SELECT is(
+	(SELECT array_agg(c.opcname::text || ' ' || o.amopopr::regoperator::text ORDER BY c.opcname)
+	   FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+	   JOIN pg_amop o ON o.amopfamily = c.opcfamily AND o.amoppurpose = 'o'
+	  WHERE a.amname = 'ivfpq'),
+	ARRAY['vector_cosine_ops <=>(vector,vector)', 'vector_ip_ops <#>(vector,vector)',
+		'vector_l1_ops <+>(vector,vector)', 'vector_l2_ops <->(vector,vector)'],
+	'each ivfpq opclass orders by its distance operator');
+SELECT is(current_setting('vecdb.ivfpq_probes'), '10', 'vecdb.ivfpq_probes defaults to 10');
+SELECT is(current_setting('vecdb.ivfpq_rerank'), '100', 'vecdb.ivfpq_rerank defaults to 100');
+SELECT is(current_setting('vecdb.ivfpq_iterative_scan'), 'off', 'vecdb.ivfpq_iterative_scan defaults to off');
+SELECT is(current_setting('vecdb.ivfpq_max_probes'), '0', 'vecdb.ivfpq_max_probes defaults to 0 (all lists)');
+SELECT is(
+	(SELECT enumvals FROM pg_settings WHERE name = 'vecdb.ivfpq_iterative_scan'),
+	ARRAY['off', 'relaxed_order', 'strict_order'],
+	'vecdb.ivfpq_iterative_scan is off, relaxed_order or strict_order');
+SELECT throws_ok($$SET vecdb.ivfpq_probes = 0$$, '22023', NULL, 'probes below 1 are refused');
+SELECT throws_ok($$SET vecdb.ivfpq_probes = 'ten'$$, '22023', NULL, 'probes that are not a number are refused');
+SELECT throws_ok($$SET vecdb.ivfpq_rerank = -1$$, '22023', NULL, 'a negative rerank is refused');
+SELECT throws_ok($$SET vecdb.ivfpq_iterative_scan = 'sometimes'$$, '22023', NULL,
+	'an unknown ivfpq iterative scan mode is refused');
+SELECT throws_ok($$SET vecdb.ivfpq_max_probes = -1$$, '22023', NULL, 'a negative max_probes is refused');
+SELECT lives_ok($$SET LOCAL vecdb.ivfpq_probes = 1; SET LOCAL vecdb.ivfpq_rerank = 1000;
+	SET LOCAL vecdb.ivfpq_iterative_scan = strict_order; SET LOCAL vecdb.ivfpq_max_probes = 5$$,
+	'good values of the ivfpq settings are accepted');
+SELECT has_function('vecdb_ivfpq_lists', ARRAY['regclass'], 'vecdb_ivfpq_lists(regclass) exists');
+SELECT is(
+	(SELECT array_agg(a.n || ' ' || format_type(a.t, NULL) ORDER BY a.o)
+	   FROM pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes::text[]) WITH ORDINALITY AS a(n, t, m, o)
+	  WHERE p.oid = to_regprocedure('vecdb_ivfpq_lists(regclass)') AND a.m IN ('o', 't')),
+	ARRAY['list integer', 'entries bigint', 'pages integer'],
+	'vecdb_ivfpq_lists returns (list int, entries bigint, pages int)');
+SELECT is((SELECT proretset FROM pg_proc WHERE oid = to_regprocedure('vecdb_ivfpq_lists(regclass)')), true,
+	'vecdb_ivfpq_lists returns a set of rows');
+SELECT has_function('vecdb_ivfpq_info', ARRAY['regclass'], 'vecdb_ivfpq_info(regclass) exists');
+SELECT is(
+	(SELECT array_agg(a.n || ' ' || format_type(a.t, NULL) ORDER BY a.o)
+	   FROM pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes::text[]) WITH ORDINALITY AS a(n, t, m, o)
+	  WHERE p.oid = to_regprocedure('vecdb_ivfpq_info(regclass)') AND a.m IN ('o', 't')),
+	ARRAY['lists integer', 'm integer', 'nbits integer', 'dims integer', 'entries bigint',
+		'built_entries bigint', 'largest_list bigint', 'imbalance double precision'],
+	'vecdb_ivfpq_info returns (lists, m, nbits, dims, entries, built_entries, largest_list, imbalance)');
+
+CREATE TEMP TABLE ivfpq_catalog (v vector(4));
+INSERT INTO ivfpq_catalog SELECT ARRAY[i, i % 3, i % 5, i % 7] FROM generate_series(1, 20) i;
+SELECT throws_ok($$CREATE INDEX ON ivfpq_catalog USING ivfpq (v) WITH (m = 3)$$, '22023', NULL,
+	'm that does not divide the dimensions is refused');
+SELECT throws_like($$CREATE INDEX ON ivfpq_catalog USING ivfpq (v) WITH (m = 3)$$, '%does not divide%',
+	'... with a message that says so');
+SELECT throws_ok($$CREATE INDEX ON ivfpq_catalog USING ivfpq (v) WITH (lists = 21)$$, '22023', NULL,
+	'more lists than rows is refused');
+SELECT throws_like($$CREATE INDEX ON ivfpq_catalog USING ivfpq (v) WITH (lists = 21)$$, '%lists%',
+	'... with a message about lists');
+SELECT throws_ok($$CREATE INDEX ON ivfpq_catalog USING ivfpq (v) WITH (nbits = 4)$$, '22023', NULL,
+	'nbits other than 8 is refused');
+SELECT throws_ok($$CREATE INDEX ON ivfpq_catalog USING ivfpq (v) WITH (lists = 100001)$$, '22023', NULL,
+	'lists above 100000 is refused');
+SELECT throws_ok($$CREATE INDEX ON ivfpq_catalog USING ivfpq (v) WITH (training_sample = -1)$$, '22023', NULL,
+	'a negative training_sample is refused');
+CREATE TEMP TABLE ivfpq_nodims (v vector);
+SELECT throws_ok($$CREATE INDEX ON ivfpq_nodims USING ivfpq (v)$$, '42611', 'column does not have dimensions',
+	'a column without dimensions cannot be indexed by ivfpq');
+CREATE INDEX ivfpq_catalog_idx ON ivfpq_catalog USING ivfpq (v vector_l2_ops) WITH (lists = 4, m = 2);
+INSERT INTO ivfpq_catalog VALUES ('[1,2,3,4]'), (NULL);
+SELECT is_empty($$SELECT * FROM vecdb_index_check('ivfpq_catalog_idx')$$, 'a fresh ivfpq index checks clean');
+SELECT is(
+	(SELECT ARRAY[lists, m, nbits, dims, entries::int] FROM vecdb_ivfpq_info('ivfpq_catalog_idx')),
+	ARRAY[4, 2, 8, 4, 21], 'vecdb_ivfpq_info describes a fresh ivfpq index');
+SELECT is((SELECT sum(entries)::int FROM vecdb_ivfpq_lists('ivfpq_catalog_idx')), 21,
+	'vecdb_ivfpq_lists counts every non-NULL row');
+CREATE TEMP TABLE ivfpq_catalog_empty (v vector(4));
+-- (the build's NOTICE that the index is untrained is not wanted here)
+SET LOCAL client_min_messages = warning;
+SELECT lives_ok($$CREATE INDEX ivfpq_catalog_empty_idx ON ivfpq_catalog_empty USING ivfpq (v)$$,
+	'an ivfpq index builds on an empty table');
+RESET client_min_messages;
+SELECT is_empty($$SELECT * FROM vecdb_index_check('ivfpq_catalog_empty_idx')$$, 'an empty ivfpq index checks clean');
+SELECT throws_ok($$SELECT * FROM vecdb_ivfpq_info('ivfpq_catalog')$$, NULL,
+	'vecdb_ivfpq_info refuses a table');
 
 SELECT * FROM finish();
 ROLLBACK;

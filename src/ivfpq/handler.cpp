@@ -1,0 +1,160 @@
+/*
+ * handler.cpp: the ivfpq access method's handler, options and cost estimate.
+ */
+#include "ivfpq/ivfpq.h"
+#include "pg/guc.h"
+
+extern "C" {
+#include "access/reloptions.h"
+#include "commands/progress.h"
+#include "commands/vacuum.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "utils/selfuncs.h"
+}
+
+#include <cmath>
+
+namespace vecdb::ivfpq {
+
+const char *build_phase_name(int64 phase); /* build.cpp */
+
+namespace {
+
+relopt_kind options_kind;
+
+bytea *
+parse_options(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt table[] = {
+		{"lists", RELOPT_TYPE_INT, offsetof(Options, lists)},
+		{"m", RELOPT_TYPE_INT, offsetof(Options, m)},
+		{"nbits", RELOPT_TYPE_INT, offsetof(Options, nbits)},
+		{"training_sample", RELOPT_TYPE_INT, offsetof(Options, training_sample)},
+	};
+	return static_cast<bytea *>(
+		build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, 4));
+}
+
+char *
+phase_name(int64 phase)
+{
+	if (phase == PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE)
+		return const_cast<char *>("initializing");
+	return const_cast<char *>(build_phase_name(phase));
+}
+
+/*
+ * All the work comes before the first row: the probed lists' pages are read
+ * and every entry estimated, then vecdb.ivfpq_rerank rows are fetched from
+ * the heap at random. Returning every row would read every list, so the
+ * planner takes the index for ORDER BY ... LIMIT and a sort otherwise.
+ */
+void
+cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *startup, Cost *total,
+			  Selectivity *selectivity, double *correlation, double *pages)
+{
+	IndexOptInfo *index = path->indexinfo;
+	*correlation = 0;
+	*selectivity = 1;
+	if (path->indexorderbys == NIL)
+	{
+		*startup = *total = disable_cost;
+		*pages = 0;
+		return;
+	}
+	Relation rel = index_open(index->indexoid, NoLock);
+	MetaPage meta = read_meta(rel);
+	index_close(rel, NoLock);
+
+	double tuples = Max(index->tuples, 1.0);
+	double lists = Max(static_cast<double>(meta.lists), 1.0);
+	double fraction = (meta.flags & meta_trained) ? Min(1.0, pg::ivfpq_probes / lists) : 1.0;
+	double scanned = tuples * fraction;
+	double fetched = Min(scanned, static_cast<double>(pg::ivfpq_rerank));
+	*pages = Max(1.0, index->pages * fraction);
+	*startup = *pages * seq_page_cost + scanned * cpu_operator_cost +
+			   lists * cpu_operator_cost * 10 +
+			   fetched * (random_page_cost + cpu_tuple_cost + cpu_operator_cost);
+	*total = *startup + index->pages * random_page_cost +
+			 tuples * (cpu_index_tuple_cost + cpu_operator_cost);
+}
+
+bool
+validate(Oid opclass)
+{
+	return true;
+}
+
+} // namespace
+
+void
+define_options()
+{
+	options_kind = add_reloption_kind();
+	add_int_reloption(options_kind, "lists",
+					  "Number of inverted lists (k-means centroids); 0 chooses from the rows", 0, 0,
+					  max_lists, AccessExclusiveLock);
+	add_int_reloption(options_kind, "m",
+					  "Number of sub-quantizers, dividing the dimensions; 0 chooses about dims/4",
+					  0, 0, static_cast<int>(core::max_vector_dims), AccessExclusiveLock);
+	add_int_reloption(options_kind, "nbits", "Bits of each sub-quantizer's code", code_bits, 1, 16,
+					  AccessExclusiveLock);
+	add_int_reloption(options_kind, "training_sample",
+					  "Rows sampled to train centroids and codebooks; 0 chooses from the lists", 0,
+					  0, max_training_sample, AccessExclusiveLock);
+}
+
+} // namespace vecdb::ivfpq
+
+using namespace vecdb::ivfpq;
+
+VECDB_FUNCTION(ivfpq_handler)
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+
+	am->amstrategies = 0;
+	am->amsupport = 1;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+
+	am->ambuild = build;
+	am->ambuildempty = build_empty;
+	am->aminsert = insert;
+	am->ambulkdelete = bulk_delete;
+	am->amvacuumcleanup = vacuum_cleanup;
+	am->amcanreturn = nullptr;
+	am->amcostestimate = cost_estimate;
+	am->amoptions = parse_options;
+	am->amproperty = nullptr;
+	am->ambuildphasename = phase_name;
+	am->amvalidate = validate;
+	am->amadjustmembers = nullptr;
+	am->ambeginscan = begin_scan;
+	am->amrescan = rescan;
+	am->amgettuple = get_tuple;
+	am->amgetbitmap = nullptr;
+	am->amendscan = end_scan;
+	am->ammarkpos = nullptr;
+	am->amrestrpos = nullptr;
+	am->amestimateparallelscan = nullptr;
+	am->aminitparallelscan = nullptr;
+	am->amparallelrescan = nullptr;
+
+	PG_RETURN_POINTER(am);
+}

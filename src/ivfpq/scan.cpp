@@ -1,0 +1,451 @@
+/*
+ * scan.cpp: ORDER BY col <op> query LIMIT k through an ivfpq index.
+ *
+ * The first call ranks the lists by their centroid's distance to the query,
+ * reads the vecdb.ivfpq_probes nearest, and estimates every entry's distance
+ * from its code with one lookup table per query (see prepare_search). The
+ * vecdb.ivfpq_rerank best estimates are then re-ranked by exact distance
+ * and returned closest first.
+ *
+ * With vecdb.ivfpq_iterative_scan on, the scan goes on as a merge: a
+ * re-ranked row is returned once no candidate left has a smaller estimate
+ * (estimates are close to exact distances, not bounds, so this keeps the
+ * order nearly exact); otherwise the next best estimates are re-ranked, and
+ * once every candidate is, the next lists are read, up to
+ * vecdb.ivfpq_max_probes lists. strict_order waits longer, reading more
+ * candidates and lists by the largest errors seen so far, and drops the rare
+ * row that still comes out closer than one already returned.
+ *
+ * Where the exact vectors come from: the heap. A copy in the index would
+ * make it as large as the vectors themselves, against the point of product
+ * quantization (the index is meant to be a fifth of them at most). And the
+ * executor's ORDER BY recheck cannot do the re-ranking: it requires each
+ * distance the index reports to be a lower bound of the exact one
+ * (nodeIndexscan.c raises "index returned tuples in wrong order"
+ * otherwise), which a PQ estimate is not. So the scan fetches each
+ * candidate's row itself, through the table AM and the scan's snapshot,
+ * computes the indexed value as CREATE INDEX would (expressions included),
+ * and returns rows with exact distances: the executor needs no recheck.
+ * Rows the snapshot cannot see are dropped here, as the executor would.
+ */
+#include "ivfpq/ivfpq.h"
+#include "pg/guc.h"
+
+extern "C" {
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "utils/memutils.h"
+}
+
+#include <algorithm>
+#include <limits>
+
+namespace vecdb::ivfpq {
+
+namespace {
+
+struct Candidate
+{
+	float distance;      /* estimated, then exact (ranking distance) */
+	float list_distance; /* its list's centroid distance */
+	ItemPointerData tid;
+};
+
+/* For std::*_heap, whose top is the greatest: the nearest on top. */
+bool
+farther(const Candidate &a, const Candidate &b)
+{
+	return a.distance > b.distance;
+}
+
+struct ScanState
+{
+	const Model *model = nullptr;
+	std::vector<float> query;
+	std::vector<float> table;                 /* m x 256 */
+	std::vector<std::pair<float, int>> lists; /* centroid distance, list: nearest first */
+	std::size_t probed = 0;                   /* lists read so far */
+	std::vector<Candidate> pool;              /* heap of estimates not re-ranked yet */
+	std::vector<Candidate> ranked;            /* heap of re-ranked rows not returned yet */
+	std::vector<float> sums;                  /* a page's table sums */
+	std::vector<float> vector;                /* a fetched row's indexed value */
+	float last_distance = -std::numeric_limits<float>::infinity();
+	float overestimate = 0; /* the most an estimate exceeded its exact distance */
+	float list_margin = 0;  /* the most a row was nearer than its list's centroid */
+	bool started = false;
+	bool exhausted = false;
+
+	/* the heap, for exact distances: set up on first use, since
+	 * ambeginscan runs before the scan knows its heap relation */
+	IndexFetchTableData *fetch = nullptr;
+	TupleTableSlot *slot = nullptr;
+	IndexInfo *info = nullptr;
+	EState *estate = nullptr;
+	MemoryContext row_context = nullptr;
+	BlockNumber heap_blocks = 0; /* as last read: rows this scan sees are below */
+};
+
+/* The query vector, as the index files vectors; false if nothing can be
+ * nearest to it (NULL, or a zero vector under cosine). */
+bool
+set_query(IndexScanDesc scan, ScanState &st)
+{
+	if (scan->numberOfOrderBys == 0)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("an ivfpq index can only be scanned with ORDER BY")));
+	ScanKey key = &scan->orderByData[0];
+	if (key->sk_flags & SK_ISNULL)
+		return false;
+	const Shape &s = st.model->shape;
+	return prepare_index_vector(s.metric, s.dims, key->sk_argument, st.query.data());
+}
+
+/*
+ * The lists by centroid distance, and the per-query table. With x = c + r
+ * an entry's vector as its code gives it (c its list's centroid, r the
+ * decoded residual), the estimate is base(list) + w * offset + the sum of
+ * table[j][code_j] over the sub-spaces:
+ *   L2:      ||q - x||^2 = ||q - c||^2 + (||r||^2 + 2<c,r>) - 2<q,r>
+ *            base = ||q - c||^2, w = 1, table = -2<q_j, cw>
+ *   IP:      -<q,x> = -<q,c> - <q,r>
+ *            base = -<q,c>, no offset, table = -<q_j, cw>
+ *   cosine:  -<q,x> + (||x||^2 - 1) / 2, i.e. ||q - x||^2 / 2 - 1, the L2
+ *            estimate rescaled: for unit q and x it ranks as -<q,x> does,
+ *            but its error, 2<x - q, e> + ||e||^2 for a code error e, fades
+ *            for the near neighbours that matter, where -<q,e> does not
+ *            (about twice the recall at a small rerank);
+ *            base = -<q,c>, w = 1/2 (||x||^2 - 1 is the offset, c being a
+ *            unit vector), table = -<q_j, cw>
+ *   L1:      |q - x|_1 with codes of the vector itself
+ *            base = 0, no offset, table = |q_j - cw|_1
+ * The centroid distance is the list's ranking distance (L2 squared, -dot).
+ */
+void
+prepare_search(ScanState &st)
+{
+	const Model &model = *st.model;
+	const Shape &s = model.shape;
+	core::DistanceFn distance = core::ranking_distance(s.metric);
+	st.lists.resize(s.lists);
+	for (int list = 0; list < s.lists; list++)
+		st.lists[list] = {
+			s.trained ? distance(st.query.data(),
+								 model.centroids.data() + static_cast<Size>(list) * s.dims, s.dims)
+					  : 0.0f,
+			list};
+	std::sort(st.lists.begin(), st.lists.end());
+	if (!s.trained)
+		return;
+	st.table.resize(static_cast<Size>(s.m) * core::ProductQuantizer::ksub);
+	switch (s.metric)
+	{
+		case Metric::l2:
+			model.pq->inner_product_table(st.query.data(), st.table.data());
+			for (float &t : st.table)
+				t *= -2.0f;
+			break;
+		case Metric::inner_product:
+		case Metric::cosine:
+			model.pq->inner_product_table(st.query.data(), st.table.data());
+			for (float &t : st.table)
+				t = -t;
+			break;
+		case Metric::l1:
+			model.pq->l1_table(st.query.data(), st.table.data());
+			break;
+	}
+}
+
+/* Estimate every entry of one list into the pool. */
+void
+probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
+{
+	Relation index = scan->indexRelation;
+	const Model &model = *st.model;
+	const Shape &s = model.shape;
+	const Size size = s.entry_size();
+	const float base = s.by_residual() ? centroid_distance : 0.0f;
+	const float offset_weight = s.offset_weight();
+
+	for_each_list_page(
+		index, model.directory_blkno, list, BUFFER_LOCK_SHARE, [&](Buffer, Page page) {
+			int n = entry_count(page, size);
+			const char *entries = entries_of(page);
+			if (s.trained && n > 0)
+			{
+				st.sums.resize(n);
+				core::adc_sums(st.table.data(), s.m,
+							   reinterpret_cast<const uint8 *>(entries + s.code_at()), size, n,
+							   st.sums.data());
+			}
+			for (int i = 0; i < n; i++)
+			{
+				const char *e = entries + i * size;
+				Candidate c;
+				memcpy(&c.tid, e, sizeof(ItemPointerData));
+				if (!heaptid_is_sane(c.tid))
+					continue;
+				c.distance = 0;
+				c.list_distance = centroid_distance;
+				if (s.trained)
+				{
+					float offset = 0;
+					if (s.has_offset())
+						memcpy(&offset, e + s.offset_at(), sizeof(float));
+					c.distance = base + offset_weight * offset + st.sums[i];
+				}
+				st.pool.push_back(c);
+				std::push_heap(st.pool.begin(), st.pool.end(), farther);
+			}
+		});
+}
+
+/* Read the next lists, up to count of them and the max_probes bound;
+ * false if there were none left. */
+bool
+probe_more(IndexScanDesc scan, ScanState &st, int count)
+{
+	std::size_t limit = st.lists.size();
+	if (pg::ivfpq_max_probes > 0)
+		limit = Min(limit, static_cast<std::size_t>(pg::ivfpq_max_probes));
+	if (st.probed >= limit)
+		return false;
+	std::size_t end = Min(limit, st.probed + Max(count, 1));
+	for (; st.probed < end; st.probed++)
+		pg::guarded(
+			[&] { probe(scan, st, st.lists[st.probed].second, st.lists[st.probed].first); });
+	return true;
+}
+
+void
+open_heap(IndexScanDesc scan, ScanState &st)
+{
+	Relation heap = scan->heapRelation;
+	if (heap == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("an ivfpq index scan needs its table")));
+	st.fetch = table_index_fetch_begin(heap);
+	st.slot = table_slot_create(heap, nullptr);
+	st.info = BuildIndexInfo(scan->indexRelation);
+	if (st.info->ii_IndexAttrNumbers[0] == 0)
+		st.estate = CreateExecutorState();
+	st.row_context =
+		AllocSetContextCreate(CurrentMemoryContext, "vecdb ivfpq re-rank", ALLOCSET_DEFAULT_SIZES);
+}
+
+/* The exact ranking distance of the row at tid, as the snapshot shows it;
+ * false if it shows none. */
+bool
+exact_distance(IndexScanDesc scan, ScanState &st, ItemPointerData tid, float *out)
+{
+	const Shape &s = st.model->shape;
+	/* a damaged entry must not send the table AM past the table's end */
+	if (ItemPointerGetBlockNumber(&tid) >= st.heap_blocks)
+	{
+		st.heap_blocks = RelationGetNumberOfBlocks(scan->heapRelation);
+		if (ItemPointerGetBlockNumber(&tid) >= st.heap_blocks)
+			return false;
+	}
+	bool call_again = false;
+	bool all_dead = false;
+	ItemPointerData at = tid; /* the fetch moves it along a HOT chain */
+	if (!table_index_fetch_tuple(st.fetch, &at, scan->xs_snapshot, st.slot, &call_again, &all_dead))
+		return false;
+
+	MemoryContext old = MemoryContextSwitchTo(st.row_context);
+	Datum value;
+	bool isnull;
+	if (st.estate == nullptr)
+		value = slot_getattr(st.slot, st.info->ii_IndexAttrNumbers[0], &isnull);
+	else
+	{
+		Datum values[INDEX_MAX_KEYS];
+		bool nulls[INDEX_MAX_KEYS];
+		GetPerTupleExprContext(st.estate)->ecxt_scantuple = st.slot;
+		FormIndexDatum(st.info, st.slot, st.estate, values, nulls);
+		value = values[0];
+		isnull = nulls[0];
+	}
+	bool usable = !isnull && prepare_index_vector(s.metric, s.dims, value, st.vector.data());
+	MemoryContextSwitchTo(old);
+	if (st.estate != nullptr)
+		ResetPerTupleExprContext(st.estate);
+	MemoryContextReset(st.row_context);
+	ExecClearTuple(st.slot);
+	if (usable)
+		*out = core::ranking_distance(s.metric)(st.query.data(), st.vector.data(), s.dims);
+	return usable;
+}
+
+/*
+ * Re-rank the best estimates left in the pool: vecdb.ivfpq_rerank of them,
+ * or all of them for an untrained index, which has no estimates.
+ */
+void
+rerank(IndexScanDesc scan, ScanState &st)
+{
+	std::size_t take = st.model->shape.trained
+						   ? Min(st.pool.size(), static_cast<std::size_t>(pg::ivfpq_rerank))
+						   : st.pool.size();
+	pg::guarded([&] { st.ranked.reserve(st.ranked.size() + take); });
+	for (std::size_t i = 0; i < take; i++)
+	{
+		if (i % 64 == 0)
+			CHECK_FOR_INTERRUPTS();
+		std::pop_heap(st.pool.begin(), st.pool.end(), farther);
+		Candidate c = st.pool.back();
+		st.pool.pop_back();
+		float estimate = c.distance;
+		if (exact_distance(scan, st, c.tid, &c.distance))
+		{
+			st.overestimate = Max(st.overestimate, estimate - c.distance);
+			st.list_margin = Max(st.list_margin, c.list_distance - c.distance);
+			st.ranked.push_back(c);
+			std::push_heap(st.ranked.begin(), st.ranked.end(), farther);
+		}
+	}
+}
+
+/* The nearest re-ranked row, off the heap. */
+Candidate
+pop_ranked(ScanState &st)
+{
+	std::pop_heap(st.ranked.begin(), st.ranked.end(), farther);
+	Candidate c = st.ranked.back();
+	st.ranked.pop_back();
+	return c;
+}
+
+/*
+ * The next row to return, false when there is none. Without iterative scans
+ * that is the first re-ranked batch, nearest first; with them, see the top
+ * of the file.
+ */
+bool
+next_row(IndexScanDesc scan, ScanState &st, Candidate *out)
+{
+	if (pg::ivfpq_iterative_scan == pg::iterative_scan_off)
+	{
+		if (st.ranked.empty())
+			return false;
+		*out = pop_ranked(st);
+		return true;
+	}
+	for (;;)
+	{
+		/* candidates run out: the next lists first, whose entries may be
+		 * nearer than what waits re-ranked */
+		if (st.pool.empty() && probe_more(scan, st, pg::ivfpq_probes))
+			continue;
+		/*
+		 * strict_order waits until neither an estimate left nor a list not
+		 * read yet could hide a nearer row, judging by the largest errors
+		 * seen (estimates and centroid distances are no bounds), so that
+		 * it seldom has to drop one.
+		 */
+		bool strict = pg::ivfpq_iterative_scan == pg::iterative_scan_strict;
+		float margin = strict ? st.overestimate : 0.0f;
+		if (!st.ranked.empty() &&
+			(st.pool.empty() || st.ranked.front().distance <= st.pool.front().distance - margin))
+		{
+			if (strict && st.probed < st.lists.size() &&
+				st.ranked.front().distance > st.lists[st.probed].first - st.list_margin &&
+				probe_more(scan, st, 1))
+				continue;
+			*out = pop_ranked(st);
+			return true;
+		}
+		if (st.pool.empty())
+			return false;
+		rerank(scan, st);
+	}
+}
+
+} // namespace
+
+IndexScanDesc
+begin_scan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	auto *st = pg::make_owned<ScanState>();
+	st->model = &load_model(index);
+	pg::guarded([&] {
+		st->query.resize(st->model->shape.dims);
+		st->vector.resize(st->model->shape.dims);
+	});
+	scan->opaque = st;
+	return scan;
+}
+
+void
+rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	auto *st = static_cast<ScanState *>(scan->opaque);
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	if (orderbys && scan->numberOfOrderBys > 0)
+		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+	st->started = false;
+	st->exhausted = false;
+	st->probed = 0;
+	st->pool.clear();
+	st->ranked.clear();
+	st->last_distance = -std::numeric_limits<float>::infinity();
+	st->overestimate = 0;
+	st->list_margin = 0;
+}
+
+bool
+get_tuple(IndexScanDesc scan, ScanDirection dir)
+{
+	auto *st = static_cast<ScanState *>(scan->opaque);
+
+	if (!st->started)
+	{
+		st->started = true;
+		if (st->fetch == nullptr)
+			open_heap(scan, *st);
+		if (!set_query(scan, *st))
+			st->exhausted = true;
+		else
+		{
+			pg::guarded([&] { prepare_search(*st); });
+			probe_more(scan, *st, st->model->shape.trained ? pg::ivfpq_probes : 1);
+			rerank(scan, *st);
+		}
+	}
+
+	Candidate c;
+	while (!st->exhausted && next_row(scan, *st, &c))
+	{
+		if (pg::ivfpq_iterative_scan == pg::iterative_scan_strict && c.distance < st->last_distance)
+			continue;
+		st->last_distance = c.distance;
+		scan->xs_heaptid = c.tid;
+		scan->xs_recheck = false;
+		scan->xs_recheckorderby = false;
+		return true;
+	}
+	st->exhausted = true;
+	return false;
+}
+
+void
+end_scan(IndexScanDesc scan)
+{
+	auto *st = static_cast<ScanState *>(scan->opaque);
+	if (st->fetch != nullptr)
+		table_index_fetch_end(st->fetch);
+	if (st->slot != nullptr)
+		ExecDropSingleTupleTableSlot(st->slot);
+	if (st->estate != nullptr)
+		FreeExecutorState(st->estate);
+	st->fetch = nullptr;
+	st->slot = nullptr;
+	st->estate = nullptr;
+}
+
+} // namespace vecdb::ivfpq

@@ -1,0 +1,364 @@
+/*
+ * utils.cpp: what every phase of ivfpq shares: pages, the meta page, the
+ * index's shape, the backend's cache of trained models, and how a vector
+ * becomes an entry.
+ */
+#include "ivfpq/ivfpq.h"
+
+extern "C" {
+#include "access/genam.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+}
+
+#include <cmath>
+
+namespace vecdb::ivfpq {
+
+void
+init_page(Page page, uint16 flags)
+{
+	PageInit(page, BLCKSZ, sizeof(PageOpaque));
+	PageOpaque *o = page_opaque(page);
+	o->next = InvalidBlockNumber;
+	o->flags = flags;
+	o->id = page_id;
+}
+
+bool
+page_is_sound(Page page, uint16 kind)
+{
+	PageHeader h = reinterpret_cast<PageHeader>(page);
+	return !PageIsNew(page) && h->pd_lower >= SizeOfPageHeaderData && h->pd_lower <= h->pd_upper &&
+		   h->pd_upper <= h->pd_special && h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque)) &&
+		   page_opaque(page)->id == page_id && (page_opaque(page)->flags & kind);
+}
+
+int
+entry_count(Page page, Size entry_size)
+{
+	Size bytes = contents_end(page) - entries_of(page);
+	if (contents_end(page) < entries_of(page) || bytes % entry_size != 0)
+		return 0;
+	return static_cast<int>(bytes / entry_size);
+}
+
+bool
+heaptid_is_sane(const ItemPointerData &tid)
+{
+	return ItemPointerIsValid(&tid) && ItemPointerGetBlockNumberNoCheck(&tid) != InvalidBlockNumber;
+}
+
+BlockNumber
+list_first_page(Relation index, BlockNumber directory_blkno, int list)
+{
+	Buffer buf =
+		ReadBuffer(index, directory_blkno + static_cast<BlockNumber>(list / heads_per_page));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	Page page = BufferGetPage(buf);
+	BlockNumber head =
+		page_is_sound(page, page_directory) ? list_head(page, list)->head : InvalidBlockNumber;
+	UnlockReleaseBuffer(buf);
+	return head;
+}
+
+namespace {
+
+/* The divisor of dims nearest dims / 4, so that codes take about a byte
+ * for every four dimensions (dsub = 4, as faiss's common setting). */
+int
+default_m(int dims)
+{
+	int best = 1;
+	for (int d = 1; d <= dims; d++)
+		if (dims % d == 0 && std::abs(4 * d - dims) < std::abs(4 * best - dims))
+			best = d;
+	return best;
+}
+
+const Options *
+options_of(Relation index)
+{
+	return reinterpret_cast<const Options *>(index->rd_options);
+}
+
+} // namespace
+
+Shape
+new_shape(Relation index, int rows)
+{
+	Shape s{index_dims(index), 1, 0, index_metric(index), rows > 0};
+	const Options *o = options_of(index);
+	int lists = o ? o->lists : 0;
+	int m = o ? o->m : 0;
+	int nbits = o ? o->nbits : code_bits;
+
+	if (nbits != code_bits)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("ivfpq supports nbits = 8 only, not %d", nbits),
+						errdetail("Each sub-quantizer's code is one byte.")));
+	if (m == 0)
+		m = default_m(s.dims);
+	else if (m > s.dims || s.dims % m != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("m = %d does not divide the %d dimensions of the column", m, s.dims),
+				 errhint("Choose m among the divisors of %d; by default m is the one nearest %d.",
+						 s.dims, default_m(s.dims))));
+	if (!s.trained)
+		return s; /* an empty table: one list, no codes */
+
+	if (lists == 0)
+		lists = Max(1, static_cast<int>(std::lround(std::sqrt(static_cast<double>(rows)))));
+	else if (lists > rows)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ivfpq index with lists = %d needs at least as many rows, the table has %d",
+						lists, rows),
+				 errhint("Use fewer lists, or leave lists out to choose them from the rows.")));
+	s.lists = lists;
+	s.m = m;
+	return s;
+}
+
+int
+option_training_sample(Relation index)
+{
+	const Options *o = options_of(index);
+	return o ? o->training_sample : 0;
+}
+
+static void
+corrupted_meta(Relation index)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index)),
+			 errhint("REINDEX the index.")));
+}
+
+MetaPage
+read_meta(Relation index)
+{
+	if (RelationGetNumberOfBlocks(index) == 0)
+		corrupted_meta(index);
+	Buffer buf = ReadBuffer(index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	Page page = BufferGetPage(buf);
+	bool sound = page_is_sound(page, page_meta) && meta_of(page)->magic == meta_magic;
+	MetaPage meta;
+	if (sound)
+		meta = *meta_of(page);
+	UnlockReleaseBuffer(buf);
+	if (!sound)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an ivfpq index", RelationGetRelationName(index))));
+	if (meta.version != format_version)
+		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+						errmsg("index \"%s\" has format version %u, this vecdb reads %u",
+							   RelationGetRelationName(index), meta.version, format_version),
+						errhint("REINDEX the index.")));
+	return meta;
+}
+
+Shape
+shape_of(Relation index, const MetaPage &meta)
+{
+	Shape s{static_cast<int>(meta.dims), static_cast<int>(meta.lists), meta.m,
+			static_cast<Metric>(meta.metric), (meta.flags & meta_trained) != 0};
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	/* dims the column does not have would read as the user's mistake */
+	if (s.dims != TupleDescAttr(RelationGetDescr(index), 0)->atttypmod ||
+		s.dims > static_cast<int>(core::max_vector_dims) || s.lists < 1 || s.lists > max_lists ||
+		meta.metric > static_cast<uint8>(Metric::l1) ||
+		(s.trained && (s.m < 1 || s.m > s.dims || s.dims % s.m != 0)) ||
+		(!s.trained && s.lists != 1) || meta.directory_blkno >= nblocks ||
+		meta.directory_pages != (s.lists + heads_per_page - 1) / heads_per_page ||
+		meta.directory_blkno + meta.directory_pages > nblocks)
+		corrupted_meta(index);
+	return s;
+}
+
+namespace {
+
+/* Read count floats from the run of float pages starting at start. */
+void
+read_floats(Relation index, BlockNumber start, Size count, float *out)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber blkno = start;
+	for (Size done = 0; done < count; blkno++)
+	{
+		if (blkno >= nblocks)
+			corrupted_meta(index);
+		Buffer buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		Page page = BufferGetPage(buf);
+		Size n = 0;
+		if (page_is_sound(page, page_floats))
+		{
+			n = Min(static_cast<Size>(contents_end(page) - PageGetContents(page)) / sizeof(float),
+					count - done);
+			memcpy(out + done, PageGetContents(page), n * sizeof(float));
+		}
+		UnlockReleaseBuffer(buf);
+		if (n == 0)
+			ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+							errmsg("index \"%s\" has a damaged model page %u",
+								   RelationGetRelationName(index), blkno),
+							errhint("REINDEX the index.")));
+		done += n;
+	}
+}
+
+struct CacheEntry
+{
+	Oid relid; /* the hash key */
+	uint64 build_id;
+	MemoryContext context; /* holds model */
+	Model *model;
+};
+
+HTAB *model_cache = nullptr;
+
+} // namespace
+
+/*
+ * The cache keeps one model per index for the backend's life; a rebuilt
+ * index (new build_id) replaces it. An index cannot be rebuilt while this
+ * backend scans it (REINDEX refuses an index in use), so a model a scan
+ * holds stays valid until the scan ends.
+ */
+const Model &
+load_model(Relation index)
+{
+	MetaPage meta = read_meta(index);
+	if (model_cache == nullptr)
+	{
+		HASHCTL ctl;
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CacheEntry);
+		ctl.hcxt = TopMemoryContext;
+		model_cache =
+			hash_create("vecdb ivfpq models", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	Oid relid = RelationGetRelid(index);
+	bool found;
+	auto *entry = static_cast<CacheEntry *>(hash_search(model_cache, &relid, HASH_ENTER, &found));
+	if (found && entry->model != nullptr && entry->build_id == meta.build_id)
+		return *entry->model;
+	if (found && entry->context != nullptr)
+		MemoryContextDelete(entry->context);
+	entry->model = nullptr;
+	entry->context = nullptr;
+
+	Shape s = shape_of(index, meta);
+	MemoryContext context =
+		AllocSetContextCreate(TopMemoryContext, "vecdb ivfpq model", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(context);
+	PG_TRY();
+	{
+		Model *model = pg::make_owned<Model>(s);
+		model->relid = relid;
+		model->build_id = meta.build_id;
+		model->directory_blkno = meta.directory_blkno;
+		model->directory_pages = meta.directory_pages;
+		if (s.trained)
+		{
+			pg::guarded([&] { model->centroids.resize(static_cast<Size>(s.lists) * s.dims); });
+			read_floats(index, meta.centroids_blkno, model->centroids.size(),
+						model->centroids.data());
+			/* a NaN centroid would leave the nearest list undefined */
+			for (float c : model->centroids)
+				if (!std::isfinite(c))
+					corrupted_meta(index);
+			float *codebooks =
+				static_cast<float *>(palloc(sizeof(float) * model->pq->codebook_floats()));
+			read_floats(index, meta.codebooks_blkno, model->pq->codebook_floats(), codebooks);
+			for (Size i = 0; i < model->pq->codebook_floats(); i++)
+				if (!std::isfinite(codebooks[i]))
+					corrupted_meta(index);
+			model->pq->load(codebooks);
+			pfree(codebooks);
+			pg::guarded([&] { model->prepare_assigner(); });
+		}
+		entry->model = model;
+		entry->context = context;
+		entry->build_id = meta.build_id;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(context);
+		hash_search(model_cache, &relid, HASH_REMOVE, nullptr);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	return *entry->model;
+}
+
+void
+nearest_lists(const Model &model, const float *vectors, int n, uint32 *lists)
+{
+	const Shape &s = model.shape;
+	if (!s.trained)
+	{
+		memset(lists, 0, sizeof(uint32) * n);
+		return;
+	}
+	if (model.assigner)
+	{
+		model.assigner->assign(vectors, n, lists);
+		return;
+	}
+	core::DistanceFn distance = core::ranking_distance(s.metric);
+	for (int i = 0; i < n; i++)
+	{
+		const float *v = vectors + static_cast<Size>(i) * s.dims;
+		float best_distance = std::numeric_limits<float>::infinity();
+		lists[i] = 0;
+		for (int list = 0; list < s.lists; list++)
+		{
+			float d =
+				distance(v, model.centroids.data() + static_cast<Size>(list) * s.dims, s.dims);
+			if (d < best_distance)
+			{
+				best_distance = d;
+				lists[i] = list;
+			}
+		}
+	}
+}
+
+void
+encode_entry(const Model &model, int list, const float *vector, ItemPointer heaptid, char *out,
+			 float *scratch)
+{
+	const Shape &s = model.shape;
+	memcpy(out, heaptid, sizeof(ItemPointerData));
+	if (!s.trained)
+		return;
+	const float *centroid = model.centroids.data() + static_cast<Size>(list) * s.dims;
+	const float *target = vector;
+	if (s.by_residual())
+	{
+		for (int i = 0; i < s.dims; i++)
+			scratch[i] = vector[i] - centroid[i];
+		target = scratch;
+	}
+	auto *code = reinterpret_cast<uint8 *>(out + s.code_at());
+	model.pq->encode(target, code);
+	if (s.has_offset())
+	{
+		/* ||r||^2 + 2<c, r> of the residual as decoded: with it, the scan's
+		 * ||q - c||^2 - 2<q, r> is exactly ||q - (c + r)||^2 */
+		model.pq->decode(code, scratch);
+		float offset = core::squared_norm(scratch, s.dims) +
+					   2 * core::inner_product(centroid, scratch, s.dims);
+		memcpy(out + s.offset_at(), &offset, sizeof(float));
+	}
+}
+
+} // namespace vecdb::ivfpq
