@@ -9,6 +9,7 @@ extern "C" {
 #include "commands/progress.h"
 #include "commands/vacuum.h"
 #include "optimizer/cost.h"
+#include "optimizer/pathnode.h"
 #include "optimizer/optimizer.h"
 #include "utils/selfuncs.h"
 }
@@ -69,13 +70,17 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 
 	double tuples = Max(index->tuples, 1.0);
 	double lists = Max(static_cast<double>(meta.lists), 1.0);
-	double fraction = (meta.flags & meta_trained) ? Min(1.0, pg::ivfpq_probes / lists) : 1.0;
+	bool trained = (meta.flags & meta_trained) != 0;
+	double fraction = trained ? Min(1.0, pg::ivfpq_probes / lists) : 1.0;
 	double scanned = tuples * fraction;
-	double fetched = Min(scanned, static_cast<double>(pg::ivfpq_rerank));
+	/* an untrained index re-ranks every entry */
+	double fetched = trained ? Min(scanned, static_cast<double>(pg::ivfpq_rerank)) : scanned;
 	*pages = Max(1.0, index->pages * fraction);
+	/* the re-ranked rows' heap pages, fewer than the rows on a small table */
+	double heap_pages = index_pages_fetched(fetched, index->rel->pages, index->pages, root);
 	*startup = *pages * seq_page_cost + scanned * cpu_operator_cost +
-			   lists * cpu_operator_cost * 10 +
-			   fetched * (random_page_cost + cpu_tuple_cost + cpu_operator_cost);
+			   lists * cpu_operator_cost * 10 + heap_pages * random_page_cost +
+			   fetched * (cpu_tuple_cost + cpu_operator_cost);
 	*total = *startup + index->pages * random_page_cost +
 			 tuples * (cpu_index_tuple_cost + cpu_operator_cost);
 }

@@ -197,8 +197,7 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 						memcpy(&offset, e + s.offset_at(), sizeof(float));
 					c.distance = base + offset_weight * offset + st.sums[i];
 				}
-				st.pool.push_back(c);
-				std::push_heap(st.pool.begin(), st.pool.end(), farther);
+				st.pool.push_back(c); /* probe_more makes it a heap again */
 			}
 		});
 }
@@ -217,6 +216,8 @@ probe_more(IndexScanDesc scan, ScanState &st, int count)
 	for (; st.probed < end; st.probed++)
 		pg::guarded(
 			[&] { probe(scan, st, st.lists[st.probed].second, st.lists[st.probed].first); });
+	/* once for all the lists read: linear, where a push each is n log n */
+	std::make_heap(st.pool.begin(), st.pool.end(), farther);
 	return true;
 }
 
