@@ -155,13 +155,14 @@ def ivfpq_defaults(n: int, d: int) -> dict:
 
 def run_faiss_ivfpq(base, queries, k, metric, score: Score, nlist=None, m=None, nbits=None,
                     k_factors: Iterable[float] = DEFAULT_K_FACTORS, nprobes: Iterable[int] = DEFAULT_NPROBE,
-                    repeat: int = 1, log=print) -> Optional[dict]:
+                    repeat: int = 1, name: str = "faiss-ivfpq", log=print) -> Optional[dict]:
     """Build once, then for each k_factor sweep nprobe upwards until recall
     stops growing (by less than 0.0005, or 1.0 is reached). Every point is
     kept; report.py reads the curve off their Pareto frontier, i.e. the best
-    (nprobe, k_factor) at each recall."""
+    (nprobe, k_factor) at each recall. bench/run passes the nlist, m and
+    nbits of vecdb's ivfpq index (vecdb_ivfpq_info) when the run has one."""
     if metric == "l1":
-        log("faiss-ivfpq: no L1 metric, skipped")
+        log(f"{name}: no L1 metric, skipped")
         return None
     faiss = _faiss()
     b, q = _prepared(base, queries, metric)
@@ -183,7 +184,7 @@ def run_faiss_ivfpq(base, queries, k, metric, score: Score, nlist=None, m=None, 
     refine.add(b)
     build = time.perf_counter() - t0
     code_bytes = int(faiss.serialize_index(ivf).nbytes)
-    log(f"faiss-ivfpq: nlist={nlist} m={m} nbits={nbits}, refine: trained and added in {build:.1f} s (1 thread); "
+    log(f"{name}: nlist={nlist} m={m} nbits={nbits}, refine: trained and added in {build:.1f} s (1 thread); "
         f"IVF-PQ part {code_bytes / 2**20:.1f} MiB (+ {b.nbytes / 2**20:.1f} MiB refine vectors)")
     points = []
     for kf in k_factors:
@@ -198,12 +199,12 @@ def run_faiss_ivfpq(base, queries, k, metric, score: Score, nlist=None, m=None, 
             p = _point(f"nprobe={nprobe} k_factor={kf_text}", {"nprobe": nprobe, "k_factor": kf}, len(q), best,
                        times, score(ids.tolist()))
             points.append(p)
-            log(f"faiss-ivfpq: k_factor={kf_text:<3} nprobe={nprobe:<4} recall@{k} {p['recall']:.4f}  "
+            log(f"{name}: k_factor={kf_text:<3} nprobe={nprobe:<4} recall@{k} {p['recall']:.4f}  "
                 f"{p['qps']:9.1f} QPS")
             if p["recall"] >= 1.0 or p["recall"] < last + 0.0005:
                 break
             last = p["recall"]
-    return dict(name="faiss-ivfpq", build_seconds=build, index_bytes=code_bytes,
+    return dict(name=name, build_seconds=build, index_bytes=code_bytes,
                 params={"nlist": nlist, "m": m, "nbits": nbits, "k_factor": "/".join(f"{x:g}" for x in k_factors),
                         "threads": 1, "refine": "IndexRefineFlat"},
                 points=points)

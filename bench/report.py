@@ -59,6 +59,53 @@ def qps_at(points, recall, eps=1e-9):
     return f[-1][1] if abs(recall - f[-1][0]) <= eps else f[0][1], "interpolated"
 
 
+def frontier_points(points):
+    """The points (dicts) on the frontier, by recall."""
+    best = set(frontier(points))
+    return sorted((p for p in points if (p["recall"], p["qps"]) in best), key=lambda p: (p["recall"], p["qps"]))
+
+
+TARGET_RECALL = 0.95
+
+
+def at_recall(points, recall=TARGET_RECALL) -> dict:
+    """A curve's QPS at this recall, read off its frontier: {"recall",
+    "qps", "kind"}, kind "interpolated", "bound" (the curve's lowest
+    recall is above: qps is its QPS there, a lower bound of its QPS at
+    this recall) or "above" (the curve never reaches it; qps None)."""
+    q, kind = qps_at(points, recall)
+    return {"recall": recall, "qps": q, "kind": kind}
+
+
+def ratio_at(own: dict, ref: dict):
+    """own / ref at the same recall from two at_recall() results: (ratio,
+    kind) with kind "interpolated", ">=" (a lower bound: own's curve starts
+    above the recall), "<=" (an upper bound: ref's does) or None."""
+    if own["qps"] is None or ref["qps"] is None:
+        return None, None
+    r = own["qps"] / ref["qps"]
+    ob, rb = own["kind"] == "bound", ref["kind"] == "bound"
+    if ob and rb:
+        return r, None
+    return r, ">=" if ob else "<=" if rb else "interpolated"
+
+
+def index_points(run) -> list:
+    """An index run's points whose plan used the index (all of them if none
+    did, e.g. the smoke's btree): a point the planner answered with a
+    sequential scan says nothing about the index, so it is left out of the
+    run's curve, its QPS at 0.95 and its best recall."""
+    pts = run["points"]
+    if run.get("am"):
+        used = [p for p in pts if p.get("uses_index", True)]
+        return used or pts
+    return pts
+
+
+def _is_grid(run) -> bool:
+    return len(run.get("sweep") or []) > 1
+
+
 def vecdb_runs(ds):
     return (ds.get("vecdb") or {}).get("runs", [])
 
@@ -67,16 +114,72 @@ def refs_by_name(ds):
     return {r["name"]: r for r in ds.get("references", [])}
 
 
+def _ordered(names) -> list:
+    """Reference names in REF_ORDER's order (faiss-ivfpq-2 after faiss-ivfpq)."""
+    def key(n):
+        base = "faiss-ivfpq" if n.startswith("faiss-ivfpq") else n
+        return (REF_ORDER.index(base) if base in REF_ORDER else len(REF_ORDER), n)
+    return sorted(names, key=key)
+
+
 def analyze_dataset(ds) -> None:
-    """Adds each vecdb point's ratios to every reference and ds["targets"]."""
+    """Adds each vecdb point's ratios to every reference; each curve's
+    (vecdb run's and reference's) frontier marks ("on_frontier") and QPS at
+    recall 0.95 ("at_0.95"); ds["ivfpq"], the ivfpq runs' figures against
+    their targets; and ds["targets"]."""
     refs = refs_by_name(ds)
+    for curve in vecdb_runs(ds) + ds.get("references", []):
+        pts = index_points(curve) if any(curve is r for r in vecdb_runs(ds)) else curve["points"]
+        best = set(frontier(pts))
+        for p in curve["points"]:
+            p["on_frontier"] = any(p is x for x in pts) and (p["recall"], p["qps"]) in best
+        curve["at_0.95"] = at_recall(pts)
     for run in vecdb_runs(ds):
         for p in run["points"]:
             p["ratios"] = {}
             for name, ref in refs.items():
                 q, kind = qps_at(ref["points"], p["recall"])
                 p["ratios"][name] = {"ref_qps": q, "kind": kind, "ratio": p["qps"] / q if q else None}
+    ds["ivfpq"] = ivfpq_summary(ds)
     ds["targets"] = targets(ds)
+
+
+def _hnsw_run(ds):
+    return next((run for run in vecdb_runs(ds) if run["am"] == "hnsw"), None)
+
+
+def ivfpq_summary(ds) -> list:
+    """For each ivfpq run: its shape (vecdb_ivfpq_info), size / raw
+    vectors, best recall, QPS at recall 0.95 beside its faiss-ivfpq
+    reference's (same nlist and m) and their ratio, and build time beside
+    the run's (first) hnsw build."""
+    out = []
+    refs = refs_by_name(ds)
+    raw = ds["n"] * ds["d"] * 4
+    hnsw = _hnsw_run(ds)
+    for run in vecdb_runs(ds):
+        if run["am"] != "ivfpq":
+            continue
+        own = run.get("at_0.95") or at_recall(index_points(run))
+        ref_name = run.get("faiss_reference", "faiss-ivfpq")
+        ref = refs.get(ref_name)
+        s = {"index": run["index_names"][0] if run.get("index_names") else run["name"],
+             "index_sql": run["index_sql"], "info": run.get("ivfpq_info"),
+             "index_bytes": run["index_bytes"], "raw_vector_bytes": raw, "size_ratio": run["index_bytes"] / raw,
+             "max_recall": max(p["recall"] for p in index_points(run)), "qps_at_0.95": own,
+             "points_without_index": sum(1 for p in run["points"] if not p.get("uses_index", True)),
+             "build_seconds": run["build_seconds"], "reference": ref_name if ref else None}
+        if ref:
+            rat = ref.get("at_0.95") or at_recall(ref["points"])
+            ratio, kind = ratio_at(own, rat)
+            s.update({"reference_params": ref.get("params"), "reference_qps_at_0.95": rat,
+                      "reference_build_seconds": ref["build_seconds"], "reference_bytes": ref.get("index_bytes"),
+                      "qps_ratio_at_0.95": ratio, "qps_ratio_kind": kind})
+        if hnsw:
+            s.update({"hnsw_index_sql": hnsw["index_sql"], "hnsw_build_seconds": hnsw["build_seconds"],
+                      "build_ratio_vs_hnsw": run["build_seconds"] / hnsw["build_seconds"]})
+        out.append(s)
+    return out
 
 
 def _status(ok):
@@ -90,7 +193,7 @@ def targets(ds) -> list:
     v = ds.get("vecdb") or {}
     raw = ds["n"] * ds["d"] * 4
     plain = (v.get("insert_plain") or {}).get("rows_per_second")
-    hnsw_build = None
+    ivfpq = {s["index_sql"]: s for s in (ds.get("ivfpq") or ivfpq_summary(ds))}
     for run in vecdb_runs(ds):
         if run["am"] is None:
             for p in run["points"]:
@@ -109,10 +212,8 @@ def targets(ds) -> list:
                             "status": _status(p["recall"] >= 1.0 - 1e-12), "note": ""})
             continue
         am = run["am"]
-        if am == "hnsw":
-            hnsw_build = run["build_seconds"]
-        ref_name = {"hnsw": "hnswlib", "ivfpq": "faiss-ivfpq"}.get(am)
-        floor = {"hnsw": 0.6, "ivfpq": 0.5}.get(am)
+        ref_name = {"hnsw": "hnswlib"}.get(am)
+        floor = {"hnsw": 0.6}.get(am)
         if ref_name and ref_name in refs:
             good = [p for p in run["points"] if p["recall"] >= 0.95]
             vals = [p["ratios"][ref_name] for p in good]
@@ -141,22 +242,7 @@ def targets(ds) -> list:
                         "status": _status(run["index_bytes"] <= bound),
                         "note": f"{run['index_bytes'] / 2**20:.1f} MiB; raw vectors {raw / 2**20:.1f} MiB"})
         if am == "ivfpq":
-            best = max(p["recall"] for p in run["points"])
-            out.append({"what": "ivfpq recall@k reachable by a setting", "value": best, "target": ">= 0.95",
-                        "status": _status(best >= 0.95), "note": ""})
-            own, kind = qps_at(run["points"], 0.95)
-            if "faiss-ivfpq" in refs and own is not None and kind == "interpolated":
-                ref, rkind = qps_at(refs["faiss-ivfpq"]["points"], 0.95)
-                if ref:
-                    out.append({"what": "ivfpq QPS at recall 0.95 / faiss IVFPQ+refine's", "value": own / ref,
-                                "target": ">= 0.5", "status": _status(own / ref >= 0.5) if rkind == "interpolated" else "n/a",
-                                "note": f"{own:.0f} vs {ref:.0f} QPS"})
-            out.append({"what": "ivfpq index size / raw vectors", "value": run["index_bytes"] / raw, "target": "<= 0.2",
-                        "status": _status(run["index_bytes"] / raw <= 0.2), "note": ""})
-            if hnsw_build:
-                ratio = run["build_seconds"] / hnsw_build
-                out.append({"what": "ivfpq build / vecdb hnsw build (same run)", "value": ratio, "target": "<= 0.25",
-                            "status": _status(ratio <= 0.25), "note": ""})
+            out += _ivfpq_targets(ivfpq.get(run["index_sql"]) or {})
         ins = run.get("insert")
         if ins and plain:
             streaming = am in ("hnsw", "ivfpq")
@@ -166,6 +252,54 @@ def targets(ds) -> list:
                         "status": _status(ratio >= 0.8) if streaming else "",
                         "note": f"{ins['rows_per_second']:.0f} vs {plain:.0f} rows/s"})
     return out
+
+
+def _ivfpq_targets(sm) -> list:
+    """targets.md's four ivfpq rows, from an ivfpq_summary() entry."""
+    if not sm:
+        return []
+    out = []
+    best = sm["max_recall"]
+    out.append({"what": "ivfpq recall@k reachable by a setting", "value": best, "target": ">= 0.95",
+                "status": _status(best >= 0.95),
+                "note": "the best point of the sweep" + (
+                    f" whose plan used the index ({sm['points_without_index']} point(s) planned as a sequential "
+                    "scan left out)" if sm.get("points_without_index") else "")})
+    own = sm["qps_at_0.95"]
+    if sm.get("reference"):
+        ref = sm["reference_qps_at_0.95"]
+        ratio, kind = sm.get("qps_ratio_at_0.95"), sm.get("qps_ratio_kind")
+        prm = sm.get("reference_params") or {}
+        if ratio is None:
+            status = "NOT met" if own["kind"] == "above" else "n/a"
+            note = ("ivfpq never reaches recall 0.95" if own["kind"] == "above" else
+                    f"{sm['reference']} never reaches recall 0.95" if ref["kind"] == "above" else "")
+        else:
+            status = (_status(ratio >= 0.5) if kind == "interpolated" else
+                      "met" if kind == ">=" and ratio >= 0.5 else "NOT met" if kind == "<=" and ratio < 0.5 else "n/a")
+            note = (f"{_qps_text(own)} vs {_qps_text(ref)} QPS (frontiers, log QPS interpolated at recall 0.95); "
+                    f"faiss nlist={prm.get('nlist')}, m={prm.get('m')}, nbits={prm.get('nbits')}"
+                    + ("" if kind == "interpolated" else f"; ratio {kind or 'unknown: both curves start above 0.95'}"))
+        out.append({"what": f"ivfpq QPS at recall 0.95 / {sm['reference']}'s (IVFPQ+refine, same nlist and m)",
+                    "value": ratio, "target": ">= 0.5", "status": status, "note": note})
+    out.append({"what": "ivfpq index size / raw vectors", "value": sm["size_ratio"], "target": "<= 0.2",
+                "status": _status(sm["size_ratio"] <= 0.2),
+                "note": f"{sm['index_bytes'] / 2**20:.1f} MiB vs {sm['raw_vector_bytes'] / 2**20:.1f} MiB"})
+    if sm.get("build_ratio_vs_hnsw") is not None:
+        out.append({"what": "ivfpq build / vecdb hnsw build (same run)", "value": sm["build_ratio_vs_hnsw"],
+                    "target": "<= 0.25", "status": _status(sm["build_ratio_vs_hnsw"] <= 0.25),
+                    "note": f"{sm['build_seconds']:.1f} s vs {sm['hnsw_build_seconds']:.1f} s"})
+    return out
+
+
+def _qps_text(a) -> str:
+    if a is None or a.get("qps") is None:
+        return "–" if not a or a.get("kind") != "above" else "above"
+    return (">=" if a["kind"] == "bound" else "") + f"{a['qps']:,.0f}"
+
+
+def _frontier_text(points) -> str:
+    return ", ".join(f"{r:.3f} / {q:,.0f}" for r, q in frontier(points))
 
 
 def _fmt_ratio(x) -> str:
@@ -225,6 +359,8 @@ def _table(header, rows) -> str:
 def _setting_label(run, p):
     if p["setting"] is None:
         return "–" if run["am"] is None else "(defaults)"
+    if len(p.get("settings") or {}) > 1:
+        return p["label"]
     return f"{p['setting']}={p['value']}"
 
 
@@ -233,7 +369,7 @@ def dataset_markdown(ds) -> str:
     out = [f"## {ds['name']}: {ds['n']:,} x {ds['d']}, {ds['metric']} (`{ds['operator']}`), k = {k}", ""]
     v = ds.get("vecdb")
     refs = refs_by_name(ds)
-    ref_names = [r for r in REF_ORDER if r in refs]
+    ref_names = _ordered(refs)
     la = ds.get("load_average")
     if la:
         out += [f"Machine load average (1 min): {la['start'][0]:.2f} at the start, {la['end'][0]:.2f} at the end "
@@ -242,7 +378,7 @@ def dataset_markdown(ds) -> str:
         out.append(f"{ds['queries']} queries for index runs and references; {ds['exact_queries']} for vecdb's exact "
                    f"(index-less) run. vecdb's QPS: all queries in one SQL statement:")
         out += ["", "```sql", ds["sql"], "```", ""]
-    header = ["vecdb", "setting", f"recall@{k}", "QPS"] + [f"vs {r}" for r in ref_names]
+    header = ["vecdb", "setting", f"recall@{k}", "QPS", "curve"] + [f"vs {r}" for r in ref_names]
     clients = sorted({c["clients"] for run in vecdb_runs(ds) for p in run["points"] for c in p["clients"]})
     for c in clients:
         header += [f"{c} client{'s' if c > 1 else ''}: QPS", "p50 / p99 ms"]
@@ -250,7 +386,7 @@ def dataset_markdown(ds) -> str:
     for run in vecdb_runs(ds):
         for p in run["points"]:
             row = [run["name"] if run["am"] else "exact scan", _setting_label(run, p), f"{p['recall']:.4f}",
-                   f"{p['qps']:.1f}"]
+                   f"{p['qps']:.1f}", "*" if p.get("on_frontier") else ""]
             row += [_fmt_ratio(p["ratios"].get(r)) for r in ref_names]
             by = {c["clients"]: c for c in p["clients"]}
             for c in clients:
@@ -261,9 +397,50 @@ def dataset_markdown(ds) -> str:
             rows.append(row)
     if rows:
         out += ["### vecdb: recall and throughput", "",
-                "QPS: one statement for all queries. `vs X`: vecdb's QPS / X's QPS at the same recall (read off X's "
-                "curve; `<=` an upper bound, X's lowest recall being higher; `above`: X never reaches that recall). "
-                "Clients: one query a round trip, each client its own connection.", "", _table(header, rows), ""]
+                "QPS: one statement for all queries. `curve` `*`: on the run's Pareto frontier (no other point of "
+                "the run has both higher recall and higher QPS; a grid sweep's curve is its frontier). `vs X`: "
+                "vecdb's QPS / X's QPS at the same recall (read off X's curve; `<=` an upper bound, X's lowest recall "
+                "being higher; `above`: X never reaches that recall). Clients: one query a round trip, each client "
+                "its own connection.", "", _table(header, rows), ""]
+    rows = []
+    for run in vecdb_runs(ds):
+        if run["am"] and run.get("at_0.95"):
+            rows.append([f"vecdb {run['name']}", run.get("sweep_setting") or "–", _qps_text(run["at_0.95"]),
+                         _frontier_text(index_points(run))])
+    for name in ref_names:
+        if refs[name].get("at_0.95") and name.startswith(("hnswlib", "faiss-ivfpq")):
+            rows.append([name, ", ".join(f"{a}={b}" for a, b in refs[name]["params"].items() if a in (
+                "m", "ef_construction", "nlist", "nbits", "k_factor")), _qps_text(refs[name]["at_0.95"]),
+                _frontier_text(refs[name]["points"])])
+    if rows:
+        out += [f"### QPS at recall@{k} {TARGET_RECALL}", "",
+                f"Each curve's Pareto frontier, log QPS interpolated linearly in recall between the two frontier "
+                f"points around {TARGET_RECALL} (`>=`: the curve's lowest recall is above it, the QPS there a lower "
+                f"bound; `above`: never reached).", "",
+                _table(["curve", "swept", f"QPS at {TARGET_RECALL}", "frontier (recall / QPS)"], rows), ""]
+    if ds.get("ivfpq"):
+        rows = []
+        for sm in ds["ivfpq"]:
+            info = sm.get("info") or {}
+            prm = sm.get("reference_params") or {}
+            ratio = sm.get("qps_ratio_at_0.95")
+            kind = sm.get("qps_ratio_kind")
+            rows.append([
+                f"`{sm['index']}`: lists={info.get('lists', '?')}, m={info.get('m', '?')}, nbits={info.get('nbits', '?')}",
+                f"{sm['size_ratio']:.3f}", f"{sm['max_recall']:.4f}",
+                _qps_text(sm["qps_at_0.95"]),
+                (f"{_qps_text(sm['reference_qps_at_0.95'])} (nlist={prm.get('nlist')}, m={prm.get('m')})"
+                 if sm.get("reference") else "–"),
+                "–" if ratio is None else ("" if kind in ("interpolated", None) else kind) + f"{ratio:.2f}",
+                (f"{sm['build_seconds']:.1f} / {sm['hnsw_build_seconds']:.1f} = {sm['build_ratio_vs_hnsw']:.2f}"
+                 if sm.get("build_ratio_vs_hnsw") is not None else f"{sm['build_seconds']:.1f} / –")])
+        out += ["### ivfpq against targets.md", "",
+                f"size: pg_relation_size of the index / raw vectors (n x d x 4 bytes; target <= 0.2); best recall@{k} "
+                f"of the sweep (target: >= 0.95 reachable); QPS at recall {TARGET_RECALL} read off each frontier, "
+                "vecdb's and faiss IndexIVFPQ + IndexRefineFlat's with the index's nlist and m (target: ratio >= "
+                "0.5); build: ivfpq's CREATE INDEX / the same run's hnsw CREATE INDEX (target <= 0.25).", "",
+                _table(["index", "size / raw", f"best recall@{k}", f"QPS at {TARGET_RECALL}",
+                        f"faiss IVFPQ+refine QPS at {TARGET_RECALL}", "QPS ratio", "build s / hnsw build s"], rows), ""]
     rows = []
     for name in ref_names:
         best = set(frontier(refs[name]["points"]))
@@ -344,9 +521,8 @@ def markdown(result) -> str:
 
 
 def plots(result, outdir) -> list:
-    """One PNG a data set. When some points lie below recall 0.95, a second
-    panel zooms into 0.95..1, where the targets are stated and the curves
-    crowd."""
+    """One PNG a data set (NAME.png), and for a data set with an ivfpq run
+    one of ivfpq beside faiss IVFPQ+refine (NAME-ivfpq.png)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -354,23 +530,40 @@ def plots(result, outdir) -> list:
 
     paths = []
     for ds in result["datasets"]:
-        recalls = [p["recall"] for run in vecdb_runs(ds) for p in run["points"]]
-        recalls += [p["recall"] for ref in ds.get("references", []) for p in ref["points"]]
-        zoom = bool(recalls) and min(recalls) < 0.95
-        fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(15 if zoom else 10, 7), dpi=100, squeeze=False)
-        _draw(axes[0][0], ds, labels=(lambda r: r < 0.95) if zoom else (lambda r: True))
-        if zoom:
-            _draw(axes[0][1], ds, labels=lambda r: True, xmin=0.95)
-            axes[0][1].set_title("the same, recall@%d >= 0.95" % ds["k"], fontsize=11)
-        fig.suptitle(f"{ds['name']}: {ds['n']:,} x {ds['d']}, {ds['metric']}, k={ds['k']}, one thread")
-        handles, names = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="lower center", ncol=3 if zoom else 2, fontsize=9, frameon=False)
-        fig.tight_layout(rect=(0, 0.1, 1, 1))
-        path = os.path.join(outdir, f"{ds['name']}.png")
-        fig.savefig(path)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_plot(plt, ds, os.path.join(outdir, f"{ds['name']}.png"), vecdb_runs(ds),
+                           ds.get("references", []), zoom_at=TARGET_RECALL, mark=False,
+                           title=f"{ds['name']}: {ds['n']:,} x {ds['d']}, {ds['metric']}, k={ds['k']}, one thread"))
+        ivf = [run for run in vecdb_runs(ds) if run["am"] == "ivfpq"]
+        if ivf:
+            names = {run.get("faiss_reference", "faiss-ivfpq") for run in ivf}
+            refs = [r for r in ds.get("references", []) if r["name"] in names]
+            paths.append(_plot(plt, ds, os.path.join(outdir, f"{ds['name']}-ivfpq.png"), ivf, refs, zoom_at=0.9,
+                               mark=True, title=f"{ds['name']}: {ds['n']:,} x {ds['d']}, {ds['metric']}, k={ds['k']}: "
+                                                f"vecdb ivfpq vs faiss IVFPQ+refine (same nlist, m), one thread"))
     return paths
+
+
+def _plot(plt, ds, path, runs, refs, zoom_at, mark, title):
+    """recall on x, QPS on a log y axis. When some point lies below recall
+    zoom_at, a second panel zooms into zoom_at..1, where the targets are
+    stated and the curves crowd. mark: grids' off-frontier points drawn
+    faintly, and each curve's QPS at recall 0.95 marked."""
+    recalls = [p["recall"] for run in runs for p in run["points"]]
+    recalls += [p["recall"] for ref in refs for p in ref["points"]]
+    zoom = bool(recalls) and min(recalls) < zoom_at
+    fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(15 if zoom else 10, 7), dpi=100, squeeze=False)
+    _draw(axes[0][0], ds, labels=(lambda r: r < zoom_at) if zoom else (lambda r: True), runs=runs, refs=refs,
+          mark=mark)
+    if zoom:
+        _draw(axes[0][1], ds, labels=lambda r: True, xmin=zoom_at, runs=runs, refs=refs, mark=mark)
+        axes[0][1].set_title("the same, recall@%d >= %g" % (ds["k"], zoom_at), fontsize=11)
+    fig.suptitle(title)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3 if zoom else 2, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 _STYLES = {"hnswlib": ("tab:orange", "s", "-"), "faiss-ivfpq": ("tab:green", "^", "-"),
@@ -378,56 +571,110 @@ _STYLES = {"hnswlib": ("tab:orange", "s", "-"), "faiss-ivfpq": ("tab:green", "^"
 _VECDB_COLORS = ["tab:blue", "tab:cyan", "tab:olive", "tab:brown", "tab:pink"]
 
 
+def _ref_kind(name: str) -> str:
+    """faiss-ivfpq-2 -> faiss-ivfpq (a second faiss-ivfpq configuration)."""
+    return "faiss-ivfpq" if name.startswith("faiss-ivfpq") else name
+
+
+def _short(name: str) -> str:
+    return name.split(".")[-1]
+
+
 def _ref_label(ref):
     params = ref.get("params", {})
-    if ref["name"] == "hnswlib":
+    kind = _ref_kind(ref["name"])
+    if kind == "hnswlib":
         return f"hnswlib (m={params.get('m')}, ef_construction={params.get('ef_construction')}), ef sweep"
-    if ref["name"] == "faiss-ivfpq":
-        return (f"faiss IVFPQ+refine (nlist={params.get('nlist')}, M={params.get('m')}), best of nprobe x k_factor "
-                f"({params.get('k_factor')}); labels nprobe/k_factor")
-    if ref["name"] == "faiss-flat":
+    if kind == "faiss-ivfpq":
+        return (f"{ref['name'].replace('faiss-ivfpq', 'faiss IVFPQ+refine')} (nlist={params.get('nlist')}, "
+                f"M={params.get('m')}), frontier of nprobe x k_factor ({params.get('k_factor')}); labels "
+                f"nprobe/k_factor")
+    if kind == "faiss-flat":
         return "faiss IndexFlat, exact (batch)"
-    if ref["name"] == "faiss-flat-1by1":
+    if kind == "faiss-flat-1by1":
         return "faiss IndexFlat, exact (one query a call)"
     return ref["name"]
 
 
-def _draw(ax, ds, labels, xmin=None):
+def _draw(ax, ds, labels, xmin=None, runs=None, refs=None, mark=False):
     """recall on x, QPS on a log y; only points with recall >= xmin;
     setting values written beside the points whose recall labels(recall)
-    (one curve's labels skip points too close to a labelled one)."""
+    (one curve's labels skip points too close to a labelled one). A grid
+    sweep (vecdb's, or faiss-ivfpq's nprobe x k_factor) is drawn as its
+    frontier; with mark, its other points faintly, a dotted line at recall
+    0.95 and each curve's interpolated QPS there as a diamond."""
+    runs = vecdb_runs(ds) if runs is None else runs
+    refs = ds.get("references", []) if refs is None else refs
+
     def keep(pts):
         return [p for p in pts if xmin is None or p["recall"] >= xmin - 1e-12]
 
+    def lead_in(pts):
+        """A line's last point left of xmin, so that a zoomed line runs on
+        from the panel's left edge (drawn, but not counted for the axes)."""
+        left = [p for p in pts if xmin is not None and p["recall"] < xmin - 1e-12]
+        return [max(left, key=lambda p: p["recall"])] if left else []
+
     recalls, qps, notes = [], [], []  # notes: (curve, text, x, y, color, dy, size)
-    for i, run in enumerate(vecdb_runs(ds)):
-        color = _VECDB_COLORS[i % len(_VECDB_COLORS)]
-        pts = keep(run["points"])
-        xs, ys = [p["recall"] for p in pts], [p["qps"] for p in pts]
-        recalls += xs
-        qps += ys
+    at95 = []  # (qps, color)
+
+    def faint(pts, color, marker):
+        if pts:
+            ax.plot([p["recall"] for p in pts], [p["qps"] for p in pts], marker=marker, markersize=4,
+                    linestyle="", color=color, alpha=0.35)
+
+    for i, run in enumerate(runs):
+        color = _VECDB_COLORS[vecdb_runs(ds).index(run) % len(_VECDB_COLORS)] if run in vecdb_runs(ds) else \
+            _VECDB_COLORS[i % len(_VECDB_COLORS)]
+        all_pts = keep(run["points"])
+        recalls += [p["recall"] for p in all_pts]
+        qps += [p["qps"] for p in all_pts]
         if run["am"] is None and len(run["points"]) == 1:
-            ax.plot(xs, ys, marker="*", markersize=16, linestyle="", color="black",
+            ax.plot([p["recall"] for p in all_pts], [p["qps"] for p in all_pts], marker="*", markersize=16,
+                    linestyle="", color="black",
                     label=f"vecdb exact scan, no index ({run['points'][0]['queries']} queries)")
             continue
-        name = f"vecdb {run['name']}" + (f" ({run['sweep_setting']})" if run["sweep_setting"] else "")
-        ax.plot(xs, ys, marker="o", linewidth=2.2, color=color, label=name)
+        if _is_grid(run):
+            front = keep(frontier_points(index_points(run)))
+            if mark:
+                faint([p for p in all_pts if p not in front], color, "o")
+            names = "/".join(_short(n) for n, _ in run["sweep"])
+            name = f"vecdb {run['name']} ({' x '.join(n for n, _ in run['sweep'])}), frontier; labels {names}"
+            pts = front
+        else:
+            name = f"vecdb {run['name']}" + (f" ({run['sweep_setting']})" if run["sweep_setting"] else "")
+            pts = all_pts
+        line = lead_in(frontier_points(index_points(run)) if _is_grid(run) else run["points"]) + pts
+        ax.plot([p["recall"] for p in line], [p["qps"] for p in line], marker="o", linewidth=2.2, color=color,
+                label=name)
         notes += [(name, str(p["value"]), p["recall"], p["qps"], color, 6, 8) for p in pts if p["value"] is not None]
-    for ref in ds.get("references", []):
-        color, marker, ls = _STYLES.get(ref["name"], ("gray", "d", "-"))
-        pts = ref["points"]
-        if ref["name"] == "faiss-ivfpq":  # a grid: draw its frontier
-            best = set(frontier(pts))
-            pts = [p for p in pts if (p["recall"], p["qps"]) in best]
-        pts = keep(sorted(pts, key=lambda p: p["recall"]))
+        if mark and (run.get("at_0.95") or {}).get("kind") == "interpolated":
+            at95.append((run["at_0.95"]["qps"], color))
+    for ref in refs:
+        color, marker, ls = _STYLES.get(_ref_kind(ref["name"]), ("gray", "d", "-"))
+        all_pts = keep(ref["points"])
+        pts = all_pts
+        if _ref_kind(ref["name"]) == "faiss-ivfpq":  # a grid: draw its frontier
+            pts = keep(frontier_points(ref["points"]))
+            if mark:
+                faint([p for p in all_pts if p not in pts], color, marker)
+                recalls += [p["recall"] for p in all_pts]
+                qps += [p["qps"] for p in all_pts]
+        pts = sorted(pts, key=lambda p: p["recall"])
         xs, ys = [p["recall"] for p in pts], [p["qps"] for p in pts]
         recalls += xs
         qps += ys
+        if ls:
+            line = lead_in(frontier_points(ref["points"]) if _ref_kind(ref["name"]) == "faiss-ivfpq" else
+                           ref["points"]) + pts
+            xs, ys = [p["recall"] for p in line], [p["qps"] for p in line]
         ax.plot(xs, ys, marker=marker, linestyle=ls or "", markersize=9 if not ls else 6, color=color, alpha=0.9,
                 label=_ref_label(ref))
         if ls:
             notes += [(ref["name"], "/".join(f"{x:g}" if isinstance(x, float) else str(x) for x in p["param"].values()),
                        p["recall"], p["qps"], color, -11, 7) for p in pts]
+        if mark and (ref.get("at_0.95") or {}).get("kind") == "interpolated":
+            at95.append((ref["at_0.95"]["qps"], color))
     ax.set_yscale("log")
     ax.set_xlabel(f"recall@{ds['k']}")
     ax.set_ylabel("queries per second (log scale)")
@@ -436,6 +683,14 @@ def _draw(ax, ds, labels, xmin=None):
         ax.set_xlim(lo - (1.0 - lo) * 0.02, 1.0 + (1.0 - lo) * 0.03)
     if qps:
         ax.set_ylim(min(qps) / 1.6, max(qps) * 1.6)
+    if mark:
+        ax.axvline(TARGET_RECALL, color="gray", linestyle=":", linewidth=1)
+        # labels left of the line, the higher QPS above its diamond and the
+        # lower below, so that two close ones do not overlap
+        for j, (q, color) in enumerate(sorted(at95, reverse=True)):
+            ax.plot([TARGET_RECALL], [q], marker="D", markersize=8, color=color, markeredgecolor="black")
+            ax.annotate(f"{q:,.0f}", (TARGET_RECALL, q), textcoords="offset points",
+                        xytext=(-8, 6 if j == 0 else -14), ha="right", fontsize=8, color=color, fontweight="bold")
     x0, x1 = ax.get_xlim()
     y0, y1 = (math.log10(v) for v in ax.get_ylim())
     placed = {}
@@ -502,7 +757,7 @@ def compare(a, b, name_a="A", name_b="B") -> str:
         if pa or pb:
             rows.append(["INSERT rows/s without an index", _f(pa, "{:.0f}"), _f(pb, "{:.0f}")])
         fa, fb = refs_by_name(da), refs_by_name(db)
-        for name in [r for r in REF_ORDER if r in fa or r in fb]:
+        for name in _ordered({**fa, **fb}):
             rows.append([f"{name} build s", _f(fa.get(name, {}).get("build_seconds")),
                          _f(fb.get(name, {}).get("build_seconds"))])
         if rows:
@@ -531,6 +786,8 @@ def check(outdir) -> int:
         ok(False, "result.json written and readable", str(e))
     if res is not None:
         dss = res.get("datasets") or []
+        for ds in dss:  # again (idempotent), so that a result file from before has every field
+            analyze_dataset(ds)
         ok(dss and all(ds.get("vecdb", {}).get("runs") for ds in dss), "result.json written, with vecdb's runs")
         exact = [(ds["name"], run["name"], p) for ds in dss for run in vecdb_runs(ds) for p in run["points"]
                  if not p.get("uses_index")]
@@ -567,6 +824,29 @@ def check(outdir) -> int:
             except OSError:
                 good = False
             ok(good, f"plot {os.path.basename(png)} written")
+        # only when the run has an ivfpq index (the smoke builds one if the
+        # extension has the access method): its grid, shape and comparison
+        # were recorded; nothing about its speed or recall
+        for ds in dss:
+            for run in vecdb_runs(ds):
+                if run["am"] != "ivfpq":
+                    continue
+                info = run.get("ivfpq_info") or {}
+                ref = refs_by_name(ds).get(run.get("faiss_reference", ""))
+                prm = (ref or {}).get("params", {})
+                sm = next((x for x in ds.get("ivfpq", []) if x["index_sql"] == run["index_sql"]), None)
+                ok(run["points"] and run["points"][0]["uses_index"],
+                   f"{ds['name']}: the ivfpq index answers the queries (the plan uses it at the sweep's first point)")
+                ok(info.get("lists") and info.get("m") and ref and prm.get("nlist") == info["lists"]
+                   and prm.get("m") == info["m"],
+                   f"{ds['name']}: vecdb_ivfpq_info read; faiss-ivfpq configured with the index's lists and m",
+                   f"info {info}, faiss {prm}")
+                ok(sm and sm.get("size_ratio", 0) > 0 and "qps_at_0.95" in sm and
+                   (len(run.get("sweep") or []) < 2 or len(run["points"]) == math.prod(len(v) for _, v in run["sweep"])),
+                   f"{ds['name']}: ivfpq's grid swept, its frontier and figures at recall 0.95 recorded")
+                png = os.path.join(outdir, f"{ds['name']}-ivfpq.png")
+                ok(os.path.exists(png) and os.path.getsize(png) > 10000, f"plot {os.path.basename(png)} written")
+                break
     try:
         with open(os.path.join(outdir, "results.md")) as f:
             md = f.read()

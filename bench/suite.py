@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import itertools
 import tempfile
 import threading
 import time
@@ -102,6 +103,12 @@ def connect(settings: dict = None):
     import psycopg
 
     conn = psycopg.connect(autocommit=True, options=f"-c search_path={SCHEMA},public")
+    # No automatic server-side preparing (psycopg's default prepares a query
+    # after 5 runs): PostgreSQL does not re-plan a prepared statement when a
+    # setting changes, so a sweep's later points would run the plan of an
+    # earlier one while EXPLAIN shows another. Where preparing is wanted
+    # (the client runs, the INSERTs) it is asked for with prepare=True.
+    conn.prepare_threshold = None
     for name, value in (settings or {}).items():
         conn.execute("SELECT set_config(%s, %s, false)", [name, str(value)])
     return conn
@@ -326,12 +333,14 @@ class Vecdb:
                 "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
                 "mean_ms": float(ms.mean()), "recall": scored["recall"]}
 
-    def point(self, conn, nq: int, setting, value, index_names, repeat: int) -> dict:
+    def point(self, conn, nq: int, combo, index_names, repeat: int) -> dict:
+        """One sweep point: combo is a list of (setting, value) pairs (empty:
+        the defaults), set for this point and reset after it."""
         a = self.args
         settings = dict(self.fixed)
-        if setting:
-            settings[setting] = value
-            conn.execute("SELECT set_config(%s, %s, false)", [setting, str(value)])
+        for name, value in combo:
+            settings[name] = value
+            conn.execute("SELECT set_config(%s, %s, false)", [name, str(value)])
         sql = one_statement_sql(self.op, self.k)
         plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (COSTS OFF) " + sql).fetchall())
         uses_index = any(name in plan for name in index_names) if index_names else False
@@ -346,9 +355,22 @@ class Vecdb:
                 got = dict(rows)
                 found = [got.get(i) for i in range(nq)]
         best = min(times)
-        p = {"label": "exact" if setting is None and not index_names else f"{setting}={value}" if setting else "default",
-             "setting": setting, "value": value, "queries": nq, "seconds": best, "all_seconds": times,
-             "qps": nq / best, **self.score(found), "uses_index": uses_index, "plan": plan, "clients": []}
+        # "setting" and "value": the one swept setting and its value, as
+        # before grids; a grid point has the names joined with " x " and the
+        # values with "/" (e.g. "8/40"), and every point has "settings"
+        if not combo:
+            setting, value = None, None
+            label = "exact" if not index_names else "default"
+        elif len(combo) == 1:
+            setting, value = combo[0]
+            label = f"{setting}={value}"
+        else:
+            setting = " x ".join(n for n, _ in combo)
+            value = "/".join(str(v) for _, v in combo)
+            label = " ".join(f"{n}={v}" for n, v in combo)
+        p = {"label": label, "setting": setting, "value": value, "settings": dict(combo), "queries": nq,
+             "seconds": best, "all_seconds": times, "qps": nq / best, **self.score(found), "uses_index": uses_index,
+             "plan": plan, "clients": []}
         msg = (f"{p['label']}: recall@{self.k} {p['recall']:.4f}  {p['qps']:9.1f} QPS (one statement, {nq} queries, "
                f"best of {repeat})")
         if index_names and not uses_index:
@@ -360,9 +382,16 @@ class Vecdb:
             p["clients"].append(r)
             log(f"  {c} client(s), {cq} queries one a round trip: {r['qps']:8.1f} QPS, p50 {r['p50_ms']:.2f} ms, "
                 f"p99 {r['p99_ms']:.2f} ms, recall {r['recall']:.4f}")
-        if setting:
-            conn.execute(f"RESET {setting}")  # a checked name (parse_sweep)
+        for name, _ in combo:
+            conn.execute(f"RESET {name}")  # a checked name (parse_sweep)
         return p
+
+    def sweep_points(self, conn, nq: int, sweep, index_names, repeat: int) -> list:
+        """Every combination of a sweep's settings (a grid when it has more
+        than one), the first setting varying slowest."""
+        dims = sweep or []
+        return [self.point(conn, nq, list(zip([n for n, _ in dims], combo)), index_names, repeat)
+                for combo in itertools.product(*[values for _, values in dims])]
 
     # -- runs
 
@@ -376,9 +405,8 @@ class Vecdb:
         log(f"exact search (no index): {nq} queries" + (
             f" (--exact-queries: the exact scan is slow, so fewer than the {fewer} of the index runs and the "
             f"references)" if nq < fewer else ""))
-        setting, values = sweep if sweep else (None, [None])
-        points = [self.point(conn, nq, setting, v, [], self.args.exact_repeat) for v in values]
-        return {"name": "exact", "index_sql": None, "am": None, "sweep_setting": setting, "points": points}
+        points = self.sweep_points(conn, nq, sweep, [], self.args.exact_repeat)
+        return {"name": "exact", "index_sql": None, "am": None, **sweep_fields(sweep), "points": points}
 
     def index_run(self, conn, sql: str, sweep) -> dict:
         nq = min(self.args.queries, len(self.data.queries))
@@ -407,11 +435,13 @@ class Vecdb:
             f"(the vectors alone: {self.n * self.d * 4 / 2**20:.1f} MiB)")
         load_queries(conn, self.data.queries[:nq], self.args.storage)
         prewarm(conn, ["items"] + names)
-        setting, values = sweep if sweep else (None, [None])
-        points = [self.point(conn, nq, setting, v, names, self.args.repeat) for v in values]
+        info = ivfpq_info(conn, names[0]) if am == "ivfpq" else None
+        points = self.sweep_points(conn, nq, sweep, names, self.args.repeat)
         run = {"name": am, "index_sql": sql, "index_names": names, "am": am, "options": options,
                "build_seconds": build, "index_bytes": index_bytes, "table": relation_sizes(conn, "items"),
-               "sweep_setting": setting, "points": points}
+               **sweep_fields(sweep), "points": points}
+        if info is not None:
+            run["ivfpq_info"] = info
         if self.args.inserts:
             run["insert"] = self.inserts(conn, "with " + ", ".join(names))
         for n in names:
@@ -458,13 +488,47 @@ SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
 
 def parse_sweep(text: str):
-    name, eq, values = text.partition("=")
-    name = name.strip()
-    if not eq or not name or not values.strip():
+    """NAME=V1,V2,... or, for a grid, several of them separated by ";"
+    (NAME=V1,V2;NAME2=W1,W2: every combination); a list of (name, values)."""
+    dims = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, eq, values = part.partition("=")
+        name = name.strip()
+        if not eq or not name or not values.strip():
+            raise argparse.ArgumentTypeError(f"--sweep wants NAME=V1,V2,...[;NAME2=W1,W2,...]; got {text!r}")
+        if not SETTING_NAME.match(name):
+            raise argparse.ArgumentTypeError(f"--sweep: {name!r} is not a setting name")
+        if name in (n for n, _ in dims):
+            raise argparse.ArgumentTypeError(f"--sweep: {name!r} twice in {text!r}")
+        dims.append((name, [v.strip() for v in values.split(",") if v.strip()]))
+    if not dims:
         raise argparse.ArgumentTypeError(f"--sweep wants NAME=V1,V2,...; got {text!r}")
-    if not SETTING_NAME.match(name):
-        raise argparse.ArgumentTypeError(f"--sweep: {name!r} is not a setting name")
-    return name, [v.strip() for v in values.split(",") if v.strip()]
+    return dims
+
+
+def sweep_fields(sweep) -> dict:
+    """A run's record of its sweep: "sweep_setting" (the name, or the names
+    joined with " x " for a grid; None without a sweep) and "sweep" (a list
+    of [name, values])."""
+    dims = sweep or []
+    return {"sweep_setting": " x ".join(n for n, _ in dims) or None, "sweep": [[n, list(v)] for n, v in dims]}
+
+
+def ivfpq_info(conn, index: str):
+    """vecdb_ivfpq_info(index) as a dict (lists, m, nbits, dims, entries,
+    ...), or None if the function is missing or fails."""
+    try:
+        cur = conn.execute("SELECT * FROM vecdb_ivfpq_info(%s::regclass)", [index])
+        row = cur.fetchone()
+        info = {d.name: (float(v) if hasattr(v, "as_integer_ratio") and not isinstance(v, (int, float)) else v)
+                for d, v in zip(cur.description, row)}
+    except Exception as e:  # noqa: BLE001
+        log(f"vecdb_ivfpq_info({index}) failed: {e}")
+        return None
+    log(f"vecdb_ivfpq_info({index}): " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    return info
 
 
 def parse_set(text: str):
@@ -528,18 +592,23 @@ def bench_dataset(args, spec: str, conn) -> dict:
             m, efc = hnsw_params(args, result.get("vecdb"))
             efs = set(args.hnswlib_ef)
             for run in (result.get("vecdb") or {}).get("runs", []):
-                if run["sweep_setting"] and re.search(r"(^|[._])ef(_search)?$", run["sweep_setting"]):
-                    efs |= {int(p["value"]) for p in run["points"] if str(p["value"]).isdigit()}
+                for p in run["points"]:
+                    for name, value in p["settings"].items():
+                        if re.search(r"(^|[._])ef(_search)?$", name) and str(value).isdigit():
+                            efs.add(int(value))
             r = references.run_hnswlib(data.base, queries, args.k, data.metric, score, m=m, ef_construction=efc,
                                        efs=sorted(efs), repeat=args.repeat, log=lambda m: log(m))
             if r:
                 refs.append(r)
         if "faiss-ivfpq" in args.references:
-            r = references.run_faiss_ivfpq(data.base, queries, args.k, data.metric, score, nlist=args.nlist,
-                                           m=args.pq_m, nbits=args.pq_bits, k_factors=args.refine_factor,
-                                           nprobes=args.nprobe, repeat=args.repeat, log=lambda m: log(m))
-            if r:
-                refs.append(r)
+            for cfg in ivfpq_configs(args, result.get("vecdb"), n, d):
+                r = references.run_faiss_ivfpq(data.base, queries, args.k, data.metric, score, nlist=cfg["nlist"],
+                                               m=cfg["m"], nbits=cfg["nbits"], k_factors=cfg["k_factors"],
+                                               nprobes=cfg["nprobes"], repeat=args.repeat, name=cfg["name"],
+                                               log=lambda m: log(m))
+                if r:
+                    r["params"]["configured_from"] = cfg["source"]
+                    refs.append(r)
     result["references"] = refs
     result["seconds"] = time.perf_counter() - t_start
     # other work on the machine skews everything: the 1, 5 and 15 minute
@@ -558,6 +627,57 @@ def hnsw_params(args, vres):
             efc = int(run["options"].get("ef_construction", efc))
             break
     return args.m or m, args.ef_construction or efc
+
+
+def ivfpq_configs(args, vres, n: int, d: int) -> list:
+    """The faiss-ivfpq references to run: one a distinct (lists, m, nbits) of
+    the run's ivfpq indexes, read from vecdb_ivfpq_info (else from the
+    index's WITH options), so that faiss has vecdb's coarse and product
+    quantizers' shapes; --nlist, --pq-m, --pq-bits override; without an
+    ivfpq index, references.ivfpq_defaults. nprobe and k_factor sweeps get
+    the values of vecdb's probes and rerank settings (rerank / k) added.
+    The first reference is named faiss-ivfpq, the others faiss-ivfpq-2, ...;
+    each ivfpq run records its reference's name in run["faiss_reference"]."""
+    runs = [run for run in (vres or {}).get("runs", []) if run.get("am") == "ivfpq"]
+    nprobes = set(args.nprobe)
+    k_factors = {float(x) for x in args.refine_factor}
+    for run in runs:
+        for p in run["points"]:
+            for name, value in p["settings"].items():
+                try:
+                    v = float(value)
+                except ValueError:
+                    continue
+                if re.search(r"probes?$", name) and v >= 1:
+                    nprobes.add(int(v))
+                if re.search(r"rerank$", name) and v >= args.k:
+                    k_factors.add(v / args.k)
+    common = {"nprobes": sorted(nprobes), "k_factors": sorted(k_factors)}
+    dflt = references.ivfpq_defaults(n, d)
+    configs = {}
+    for run in runs:
+        info = run.get("ivfpq_info") or {}
+        opts = run.get("options") or {}
+        nlist = info.get("lists") or int(opts.get("lists", 0) or 0)
+        m = info.get("m") or int(opts.get("m", 0) or 0)
+        nbits = info.get("nbits") or int(opts.get("nbits", 0) or 0)
+        source = "vecdb_ivfpq_info" if info else "the index's WITH options"
+        if not info:
+            log(f"faiss-ivfpq: no vecdb_ivfpq_info for {run['index_names'][0]}: lists/m from the WITH options "
+                "where given, else faiss-ivfpq's defaults")
+        if args.nlist or args.pq_m or args.pq_bits:
+            source += " and --nlist/--pq-m/--pq-bits"
+        cfg = (int(args.nlist or nlist or dflt["nlist"]), int(args.pq_m or m or dflt["m"]),
+               int(args.pq_bits or nbits or dflt["nbits"]))
+        if cfg not in configs:
+            name = "faiss-ivfpq" if not configs else f"faiss-ivfpq-{len(configs) + 1}"
+            configs[cfg] = {"name": name, "nlist": cfg[0], "m": cfg[1], "nbits": cfg[2], "source": source, **common}
+        run["faiss_reference"] = configs[cfg]["name"]
+    if not configs:
+        return [{"name": "faiss-ivfpq", "nlist": args.nlist, "m": args.pq_m, "nbits": args.pq_bits,
+                 "source": "--nlist/--pq-m/--pq-bits" if (args.nlist or args.pq_m or args.pq_bits) else "defaults",
+                 **common}]
+    return list(configs.values())
 
 
 # ---------------------------------------------------------------------------
@@ -582,10 +702,12 @@ def parser():
                     help="an index to build, as SQL on table items, column v (e.g. \"CREATE INDEX ON items USING "
                          "hnsw (v vector_l2_ops) WITH (m = 16, ef_construction = 64)\"; {opclass} stands for the data "
                          "set's opclass); repeatable, each built, swept and dropped in turn")
-    ap.add_argument("--sweep", action="append", default=[], type=parse_sweep, metavar="NAME=V1,V2,...",
-                    help="the search setting to sweep, and its values (e.g. vecdb.hnsw_ef_search=10,20,40,80); the "
-                         "i-th goes with the i-th --index (the last one with the rest); with no --index, it sweeps "
-                         "the exact run")
+    ap.add_argument("--sweep", action="append", default=[], type=parse_sweep, metavar="NAME=V1,V2,...[;NAME2=...]",
+                    help="the search setting to sweep, and its values (e.g. vecdb.hnsw_ef_search=10,20,40,80); "
+                         "several settings separated by ';' sweep a grid, every combination (e.g. "
+                         "'vecdb.ivfpq_probes=1,2,4,8;vecdb.ivfpq_rerank=20,40,80': 12 points; the report draws and "
+                         "interpolates its Pareto frontier); the i-th --sweep goes with the i-th --index (the last "
+                         "one with the rest); with no --index, it sweeps the exact run")
     ap.add_argument("--set", dest="settings", action="append", default=[], type=parse_set, metavar="NAME=VALUE",
                     help="a setting for every query session (repeatable; max_parallel_workers_per_gather=0 unless "
                          "given)")
@@ -611,13 +733,18 @@ def parser():
     ap.add_argument("--ef-construction", type=int, help="hnswlib's ef_construction (default: the index's, else 64)")
     ap.add_argument("--hnswlib-ef", type=int_list, default=list(references.DEFAULT_HNSWLIB_EF),
                     help="hnswlib's ef sweep (a sweep of a setting named *ef* adds its values)")
-    ap.add_argument("--nlist", type=int, help="faiss-ivfpq lists (default about 4 sqrt(n))")
-    ap.add_argument("--pq-m", type=int, help="faiss-ivfpq sub-quantizers (default d/4, or a divisor of d below)")
-    ap.add_argument("--pq-bits", type=int, help="faiss-ivfpq bits a code (default 8)")
+    ap.add_argument("--nlist", type=int,
+                    help="faiss-ivfpq lists (default: the ivfpq index's, from vecdb_ivfpq_info, when the run has one; "
+                         "else about 4 sqrt(n))")
+    ap.add_argument("--pq-m", type=int,
+                    help="faiss-ivfpq sub-quantizers (default: the ivfpq index's m; else d/4, or a divisor of d below)")
+    ap.add_argument("--pq-bits", type=int, help="faiss-ivfpq bits a code (default: the ivfpq index's nbits; else 8)")
     ap.add_argument("--refine-factor", type=int_list, default=list(references.DEFAULT_K_FACTORS),
-                    help="faiss-ivfpq: the k_factors (re-rank k_factor * k candidates) to sweep nprobe for")
+                    help="faiss-ivfpq: the k_factors (re-rank k_factor * k candidates) to sweep nprobe for (plus "
+                         "rerank / k for each value of a swept vecdb.ivfpq_rerank)")
     ap.add_argument("--nprobe", type=int_list, default=list(references.DEFAULT_NPROBE),
-                    help="faiss-ivfpq nprobe sweep (for each k_factor, stopped once recall stops growing)")
+                    help="faiss-ivfpq nprobe sweep (for each k_factor, stopped once recall stops growing; plus the "
+                         "values of a swept vecdb.ivfpq_probes)")
     ap.add_argument("--server", action="store_true",
                     help="use the server the PG* environment variables name (schema vecdb_bench, dropped at the "
                          "end) instead of a throwaway cluster of its own")
@@ -632,8 +759,9 @@ def parser():
     ap.add_argument("--label", help="a name for this run (in the folder's name and the report)")
     ap.add_argument("--no-plots", action="store_true", help="no PNGs")
     ap.add_argument("--smoke", action="store_true",
-                    help="a small, fast run that exercises everything: 4,000 x 32 synthetic rows, a btree index as a "
-                         "stand-in (swept over work_mem), small server, few queries and inserts")
+                    help="a small, fast run that exercises everything: 4,000 x 32 synthetic rows, a btree index "
+                         "(swept over work_mem), and a small hnsw and ivfpq index (ivfpq with a probes x rerank grid) "
+                         "when the extension has these access methods; small server, few queries and inserts")
     return ap
 
 
@@ -642,13 +770,44 @@ def apply_smoke(args) -> None:
     explicitly still win (they are applied before, see main)."""
     if not args.dataset:
         args.dataset = ["synthetic:n=4000,d=32,centres=20,queries=100,seed=7"]
+    args.smoke_ams = []
     if not args.index:
-        # Until vecdb has an index access method, a btree index (which the
-        # distance ORDER BY cannot use) stands in: it exercises the build,
-        # size, sweep and insert paths, and every answer must still be exact.
+        # A btree index (which the distance ORDER BY cannot use) exercises
+        # the build, size, sweep and insert paths, and every answer must
+        # still be exact; then each of vecdb's access methods that the
+        # installed extension has (SMOKE_INDEXES, added once connected: see
+        # add_smoke_indexes), small, with no assertion on speed or recall.
         args.index = ["CREATE INDEX ON items (id)"]
+        args.smoke_ams = [am for am, _, _ in SMOKE_INDEXES]
     if not args.sweep:
-        args.sweep = [("work_mem", ["4MB", "16MB"])]
+        args.sweep = [[("work_mem", ["4MB", "16MB"])]]
+
+
+# --smoke's indexes of vecdb's own access methods, each used only if the
+# installed extension has the access method: (am, SQL, sweep).
+SMOKE_INDEXES = [
+    ("hnsw", "CREATE INDEX ON items USING hnsw (v {opclass}) WITH (m = 8, ef_construction = 32)",
+     [("vecdb.hnsw_ef_search", ["10", "40"])]),
+    ("ivfpq", "CREATE INDEX ON items USING ivfpq (v {opclass}) WITH (lists = 16, m = 8)",
+     [("vecdb.ivfpq_probes", ["1", "4", "16"]), ("vecdb.ivfpq_rerank", ["20", "40"])]),
+]
+
+
+def add_smoke_indexes(args, conn) -> None:
+    """The smoke run's vecdb indexes, for the access methods the extension
+    has; their sweeps pair with them (the --sweep list is padded first)."""
+    have = {r[0] for r in conn.execute("SELECT amname FROM pg_am WHERE amname = ANY(%s)",
+                                       [list(args.smoke_ams)]).fetchall()}
+    for am, sql, sweep in SMOKE_INDEXES:
+        if am not in args.smoke_ams:
+            continue
+        if am not in have:
+            log(f"smoke: the extension has no {am} access method: no {am} index in this run")
+            continue
+        while len(args.sweep) < len(args.index):
+            args.sweep.append(args.sweep[-1] if args.sweep else None)
+        args.index.append(sql)
+        args.sweep.append(sweep)
 
 
 def main(argv=None) -> int:
@@ -749,6 +908,8 @@ def main(argv=None) -> int:
                 OWN_CLUSTER = True
             conn = connect()
             conn.execute("CREATE EXTENSION IF NOT EXISTS vecdb")
+            if getattr(args, "smoke_ams", None):
+                add_smoke_indexes(args, conn)
             result["server"] = server_info(conn)
             result["server"]["own_cluster"] = cluster is not None
             log(f"{result['server']['version'].split(',')[0]}, vecdb {result['server']['vecdb']}; "
