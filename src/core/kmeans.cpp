@@ -312,9 +312,12 @@ KMeans::assign()
 		 * reach[a] is that half way, squared, and a hair short.
 		 */
 		const bool again = assigned_;
+		const std::size_t chunk = poll_chunk(k_ * dims_, 1);
 		std::vector<float> reach(again ? k_ : 0);
 		for (std::size_t a = 0; a < reach.size(); a++)
 		{
+			if (a % chunk == 0)
+				poll();
 			float other;
 			const float own = half_norm[a];
 			half_norm[a] = inf; /* rank itself last */
@@ -324,7 +327,6 @@ KMeans::assign()
 			reach[a] = 0.25f * (1.0f - 1e-5f) * other;
 		}
 
-		const std::size_t chunk = poll_chunk(k_ * dims_, 1);
 		for (std::size_t start = 0; start < n_; start += chunk)
 		{
 			poll();

@@ -158,6 +158,69 @@ TEST(KMeans, LloydLowersTheObjective)
 	EXPECT_LT(after, 0.9 * before);
 }
 
+/* Lloyd's iterations from train_kmeans' own seeds (iterations = 0), done
+ * plainly in double: train_kmeans must land on the same centroids, through
+ * the column kernels and their shortcuts (dims 4) or the blocked kernel
+ * (dims 24). */
+TEST(KMeans, MatchesAPlainLloyd)
+{
+	for (std::size_t dims : {4, 24})
+	{
+		SCOPED_TRACE(dims);
+		const std::size_t n = 3000, k = 25;
+		std::vector<float> x = uniform_points(n, dims, 21);
+		KMeansParams params;
+		params.iterations = 0;
+		std::vector<float> seeds = train_kmeans(x.data(), n, dims, k, params);
+		std::vector<double> c(seeds.begin(), seeds.end());
+		std::vector<std::size_t> owner(n, k);
+		int iterations = 0;
+		for (; iterations < 8; iterations++)
+		{
+			bool changed = false;
+			for (std::size_t i = 0; i < n; i++)
+			{
+				std::size_t best = 0;
+				double least = std::numeric_limits<double>::infinity();
+				for (std::size_t j = 0; j < k; j++)
+				{
+					double d = 0;
+					for (std::size_t t = 0; t < dims; t++)
+						d += (x[i * dims + t] - c[j * dims + t]) *
+							 (x[i * dims + t] - c[j * dims + t]);
+					if (d < least)
+					{
+						least = d;
+						best = j;
+					}
+				}
+				changed |= owner[i] != best;
+				owner[i] = best;
+			}
+			if (!changed)
+				break;
+			std::vector<double> sum(k * dims, 0.0);
+			std::vector<std::size_t> count(k, 0);
+			for (std::size_t i = 0; i < n; i++)
+			{
+				count[owner[i]]++;
+				for (std::size_t t = 0; t < dims; t++)
+					sum[owner[i] * dims + t] += x[i * dims + t];
+			}
+			for (std::size_t j = 0; j < k; j++)
+			{
+				ASSERT_GT(count[j], 0u) << "an empty cluster: the data does not suit this test";
+				for (std::size_t t = 0; t < dims; t++)
+					c[j * dims + t] = sum[j * dims + t] / double(count[j]);
+			}
+		}
+		params.iterations = 8;
+		std::vector<float> mine = train_kmeans(x.data(), n, dims, k, params);
+		for (std::size_t v = 0; v < k * dims; v++)
+			EXPECT_NEAR(mine[v], c[v], 1e-5) << "centroid " << v / dims;
+	}
+}
+
 TEST(KMeans, DeterministicForASeed)
 {
 	for (std::size_t dims : {4, 40})
