@@ -6,7 +6,6 @@
 
 extern "C" {
 #include "access/reloptions.h"
-#include "commands/vacuum.h"
 #include "commands/progress.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
@@ -124,50 +123,19 @@ using namespace vecdb::hnsw;
 
 VECDB_FUNCTION(hnsw_handler)
 {
-	IndexAmRoutine *am = makeNode(IndexAmRoutine);
-
-	am->amstrategies = 0;
-	am->amsupport = 1;
-	am->amoptsprocnum = 0;
-	am->amcanorder = false;
-	am->amcanorderbyop = true;
-	am->amcanbackward = false;
-	am->amcanunique = false;
-	am->amcanmulticol = false;
-	am->amoptionalkey = true;
-	am->amsearcharray = false;
-	am->amsearchnulls = false;
-	am->amstorage = false;
-	am->amclusterable = false;
-	am->ampredlocks = false;
-	am->amcanparallel = false;
-	am->amcaninclude = false;
-	am->amusemaintenanceworkmem = false;
-	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
-	am->amkeytype = InvalidOid;
-
+	IndexAmRoutine *am = vecdb::new_vector_index_routine();
 	am->ambuild = build;
 	am->ambuildempty = build_empty;
 	am->aminsert = insert;
 	am->ambulkdelete = bulk_delete;
 	am->amvacuumcleanup = vacuum_cleanup;
-	am->amcanreturn = nullptr;
 	am->amcostestimate = cost_estimate;
 	am->amoptions = parse_options;
-	am->amproperty = nullptr;
 	am->ambuildphasename = phase_name;
 	am->amvalidate = validate;
-	am->amadjustmembers = nullptr;
 	am->ambeginscan = begin_scan;
 	am->amrescan = rescan;
 	am->amgettuple = get_tuple;
-	am->amgetbitmap = nullptr;
 	am->amendscan = end_scan;
-	am->ammarkpos = nullptr;
-	am->amrestrpos = nullptr;
-	am->amestimateparallelscan = nullptr;
-	am->aminitparallelscan = nullptr;
-	am->amparallelrescan = nullptr;
-
 	PG_RETURN_POINTER(am);
 }

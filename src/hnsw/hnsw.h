@@ -14,6 +14,7 @@
 
 #include "pg/pg.h"
 #include "pg/check_report.h"
+#include "pg/page.h"
 #include "core/hnsw_search.h"
 #include "core/metric.h"
 #include "core/visited.h"

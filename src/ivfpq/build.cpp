@@ -80,6 +80,18 @@ cancel_requested()
 	return QueryCancelPending || ProcDiePending;
 }
 
+/* A row's vector into out (see prepare_index_vector), its detoasted copy
+ * gone with the row's memory. */
+bool
+prepare_row(BuildState *st, Datum value, float *out)
+{
+	MemoryContext old = MemoryContextSwitchTo(st->row_context);
+	bool usable = prepare_index_vector(st->metric, st->dims, value, out);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(st->row_context);
+	return usable;
+}
+
 /* Reservoir sampling (Algorithm R) over the rows the sampled blocks hold. */
 void
 sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg)
@@ -100,11 +112,7 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bo
 		}
 	}
 	st->seen++;
-	MemoryContext old = MemoryContextSwitchTo(st->row_context);
-	bool usable = prepare_index_vector(st->metric, st->dims, values[0], st->vector);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(st->row_context);
-	if (!usable)
+	if (!prepare_row(st, values[0], st->vector))
 		return; /* a zero vector under cosine: the index holds none */
 	if (filling)
 		st->sampled++;
@@ -353,12 +361,7 @@ file_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool
 	auto *st = static_cast<BuildState *>(arg);
 	if (isnull[0])
 		return;
-	float *slot = st->batch + static_cast<Size>(st->batch_count) * st->dims;
-	MemoryContext old = MemoryContextSwitchTo(st->row_context);
-	bool usable = prepare_index_vector(st->metric, st->dims, values[0], slot);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(st->row_context);
-	if (!usable)
+	if (!prepare_row(st, values[0], st->batch + static_cast<Size>(st->batch_count) * st->dims))
 		return;
 	st->batch_tids[st->batch_count++] = *tid;
 	if (st->batch_count == batch_rows)

@@ -29,6 +29,7 @@
 
 #include "pg/pg.h"
 #include "pg/check_report.h"
+#include "pg/page.h"
 #include "core/kmeans.h"
 #include "core/metric.h"
 #include "core/pq.h"

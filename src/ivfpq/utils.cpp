@@ -28,10 +28,8 @@ init_page(Page page, uint16 flags)
 bool
 page_is_sound(Page page, uint16 kind)
 {
-	PageHeader h = reinterpret_cast<PageHeader>(page);
-	return !PageIsNew(page) && h->pd_lower >= SizeOfPageHeaderData && h->pd_lower <= h->pd_upper &&
-		   h->pd_upper <= h->pd_special && h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque)) &&
-		   page_opaque(page)->id == page_id && (page_opaque(page)->flags & kind);
+	return pg::page_header_is_sound(page, sizeof(PageOpaque)) && page_opaque(page)->id == page_id &&
+		   (page_opaque(page)->flags & kind);
 }
 
 int

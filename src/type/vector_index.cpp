@@ -7,6 +7,7 @@
 extern "C" {
 #include "access/genam.h"
 #include "access/tableam.h"
+#include "commands/vacuum.h"
 #include "catalog/index.h"
 #include "utils/snapmgr.h"
 }
@@ -21,6 +22,42 @@ Datum l1_distance(PG_FUNCTION_ARGS);
 }
 
 namespace vecdb {
+
+IndexAmRoutine *
+new_vector_index_routine()
+{
+	IndexAmRoutine *am = makeNode(IndexAmRoutine);
+	am->amstrategies = 0;
+	am->amsupport = 1;
+	am->amoptsprocnum = 0;
+	am->amcanorder = false;
+	am->amcanorderbyop = true;
+	am->amcanbackward = false;
+	am->amcanunique = false;
+	am->amcanmulticol = false;
+	am->amoptionalkey = true;
+	am->amsearcharray = false;
+	am->amsearchnulls = false;
+	am->amstorage = false;
+	am->amclusterable = false;
+	am->ampredlocks = false;
+	am->amcanparallel = false;
+	am->amcaninclude = false;
+	am->amusemaintenanceworkmem = false;
+	am->amparallelvacuumoptions = VACUUM_OPTION_PARALLEL_BULKDEL;
+	am->amkeytype = InvalidOid;
+	/* and no entry point the vector indexes leave out */
+	am->amcanreturn = nullptr;
+	am->amproperty = nullptr;
+	am->amadjustmembers = nullptr;
+	am->amgetbitmap = nullptr;
+	am->ammarkpos = nullptr;
+	am->amrestrpos = nullptr;
+	am->amestimateparallelscan = nullptr;
+	am->aminitparallelscan = nullptr;
+	am->amparallelrescan = nullptr;
+	return am;
+}
 
 /*
  * The support function is recognised by address, so that searches call the

@@ -11,10 +11,18 @@
 #include "pg/check_report.h"
 
 extern "C" {
+#include "access/amapi.h"
 #include "utils/rel.h"
 }
 
 namespace vecdb {
+
+/*
+ * A new IndexAmRoutine with what every vecdb index can do: one vector
+ * column, answering ORDER BY col <op> query and nothing else, support
+ * function 1 naming the distance. The caller sets the entry points.
+ */
+IndexAmRoutine *new_vector_index_routine();
 
 /* The metric of the index's operator class (its support function 1). */
 core::Metric index_metric(Relation index);
