@@ -53,7 +53,8 @@ use Time::HiRes qw(time);
 
 use FindBin;
 use lib $FindBin::RealBin;
-use VecdbTest qw(random_float_bits);
+use VecdbTest qw(random_float_bits pick random_vector_text field_patch patched_bytes restore_files
+  damage_test_node psql_outcome is_clean_outcome random_bytes_patches random_u16_patch region_patch);
 
 my $seed = $ENV{VECDB_CORRUPTION_SEED} // 7007;
 my $n_rounds = $ENV{VECDB_CORRUPTION_ROUNDS} // 180;
@@ -96,28 +97,16 @@ my %header_field = (                    # PageHeaderData: name => [offset, size]
 	pd_prune_xid => [ 20, 4 ],
 );
 
-sub random_vector_text
-{
-	return '[' . join(',', map { sprintf('%.5f', rand() * 2 - 1) } 1 .. $dims) . ']';
-}
-
 # ---------------------------------------------------------------------------
 # The table, the index, the bystander
 
-my $node = PostgreSQL::Test::Cluster->new('corruption');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-autovacuum = off
-restart_after_crash = on
-log_statement = none
-});
-$node->start;
+my $node = damage_test_node('corruption');
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
 $node->safe_psql('postgres', 'CREATE EXTENSION vecdb');
 $node->safe_psql('postgres', "CREATE TABLE t (id int NOT NULL, v vector($dims) NOT NULL)");
 $node->safe_psql('postgres', 'INSERT INTO t VALUES '
-	  . join(",\n", map { "($_, '" . random_vector_text() . "')" } 1 .. $n_rows));
+	  . join(",\n", map { "($_, '" . random_vector_text($dims) . "')" } 1 .. $n_rows));
 $node->safe_psql('postgres', 'CREATE INDEX idx ON t USING hnsw (v vector_l2_ops)');
 $node->safe_psql('postgres', q{
 	CREATE TABLE bystander (id int PRIMARY KEY, v vector(4));
@@ -133,7 +122,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM vecdb_index_check(\'idx\')
 like(
 	$node->safe_psql('postgres',
 		"SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM t ORDER BY v <-> '"
-		  . random_vector_text() . "' LIMIT 10"),
+		  . random_vector_text($dims) . "' LIMIT 10"),
 	qr/Index Scan using idx on t/,
 	'the query uses the hnsw index');
 
@@ -240,15 +229,6 @@ my @element_pages = sort { $a <=> $b } keys %on_page;
 
 # ---------------------------------------------------------------------------
 # Damage
-
-sub pick { return $_[ int(rand(@_)) ]; }
-
-# A patch: [file offset, new bytes].
-sub field_patch
-{
-	my ($at, $code, $value) = @_;
-	return [ $at, pack($code, $value) ];
-}
 
 sub random_element { return $elements[ int(rand(@elements)) ]; }
 
@@ -502,11 +482,7 @@ sub vector_damage
 
 sub random_bytes_damage
 {
-	my @patches;
-	for (1 .. 1 + int(rand(4)))
-	{
-		push @patches, [ int(rand(length $pristine)), chr(int(rand(256))) ];
-	}
+	my @patches = random_bytes_patches($pristine, 4);
 	return {
 		what => 'random bytes at ' . join(',', map { $_->[0] } @patches),
 		patches => \@patches,
@@ -517,30 +493,15 @@ sub random_bytes_damage
 sub random_field_damage
 {
 	my $blk = rand() < 0.15 ? 0 : pick(@element_pages);
-	my $at = $blk * $BLCKSZ + 2 * int(rand($BLCKSZ / 2));
-	my $orig = u16($at);
-	my $value = pick(0, 0xffff, int(rand(65536)), ($orig + 1) & 0xffff, ($orig - 1) & 0xffff, 0x8000);
-	return { what => "block $blk 2 bytes at $at -> $value", patches => [ field_patch($at, 'v', $value) ],
-		page => $blk };
+	my ($patch, $at, $value) = random_u16_patch($pristine, $blk);
+	return { what => "block $blk 2 bytes at $at -> $value", patches => [$patch], page => $blk };
 }
 
 sub region_damage
 {
 	my $blk = rand() < 0.1 ? 0 : pick(@element_pages);
-	my $len = 16 + int(rand(1000));
-	my $start = int(rand($BLCKSZ - 16));
-	$len = $BLCKSZ - $start if $start + $len > $BLCKSZ;
-	my $fill = pick('zeros', 'ones', 'random', 'copy');
-	my $bytes =
-	    $fill eq 'zeros' ? "\0" x $len
-	  : $fill eq 'ones' ? "\xff" x $len
-	  : $fill eq 'random' ? join('', map { chr(int(rand(256))) } 1 .. $len)
-	  : substr($pristine, pick(@element_pages) * $BLCKSZ + $start, $len);
-	return {
-		what => "block $blk bytes $start..+$len $fill",
-		patches => [ [ $blk * $BLCKSZ + $start, $bytes ] ],
-		page => $blk,
-	};
+	my ($patch, $what) = region_patch($pristine, $blk, sub { pick(@element_pages) });
+	return { what => $what, patches => [$patch], page => $blk };
 }
 
 sub page_damage
@@ -671,24 +632,8 @@ sub vector_of
 sub restore_and_damage
 {
 	my ($damage) = @_;
-	for my $path ($heap_path, $index_path)
-	{
-		for my $fork (@forks)
-		{
-			my $file = "$data/$path$fork";
-			my $saved = $saved{"$path$fork"};
-			if (defined $saved) { copy($saved, $file) or die "restore $file: $!"; }
-			elsif (-e $file)    { unlink $file or die "unlink $file: $!"; }
-		}
-	}
-	my $bytes = $pristine;
-	for my $p (@{ $damage->{patches} })
-	{
-		my ($at, $new) = @$p;
-		next if $at < 0 || $at >= length $bytes;
-		$new = substr($new, 0, length($bytes) - $at);
-		substr($bytes, $at, length $new) = $new;
-	}
+	restore_files($data, [ $heap_path, $index_path ], \@forks, \%saved);
+	my $bytes = patched_bytes($pristine, $damage->{patches});
 	open my $fh, '>:raw', "$data/$index_path" or die "write $index_path: $!";
 	print $fh $bytes;
 	close $fh or die $!;
@@ -699,30 +644,8 @@ sub restore_and_damage
 sub run_sql
 {
 	my ($sql) = @_;
-	my $timed_out = 0;
-	my ($ret, $out, $err) = $node->psql('postgres',
-		"\\set VERBOSITY verbose\nSET statement_timeout = '20s';\n$sql",
-		timeout => 60,
-		timed_out => \$timed_out);
-	my %r = (out => $out // '', err => $err // '');
-	if ($timed_out) { $r{state} = 'hang'; }
-	elsif ($ret == 0) { $r{state} = 'ok'; }
-	elsif ($r{err} =~ /server closed the connection|connection to server .*(lost|failed)|no connection to the server/)
-	{
-		$r{state} = 'crash';
-	}
-	elsif ($r{err} =~ /ERROR:\s+([0-9A-Z]{5}):\s*([^\n]*)/)
-	{
-		$r{state} = $1;
-		$r{message} = $2;
-	}
-	else { $r{state} = "psql exit $ret"; }
-	return \%r;
+	return psql_outcome($node, $sql, statement_timeout => 20, timeout => 60);
 }
-
-# SQLSTATEs that are not a clean ERROR: the statement ran out of time (a
-# hang), or the server shut down or crashed under it.
-my %not_clean = map { $_ => 1 } qw(57014 57P01 57P02 57P03 08000 08003 08006);
 
 my (@failures, @made_worse, %tally);
 my $check_sql = q{SELECT count(*), coalesce(string_agg(DISTINCT
@@ -758,10 +681,10 @@ for my $round (@plan)
 	my $query =
 	  ($damage->{element} && ($damage->{probe} || rand() < 0.5))
 	  ? vector_of($damage->{element})
-	  : random_vector_text();
+	  : random_vector_text($dims);
 	my $iterative = rand() < 0.5;
 	my $insert = join(', ',
-		map { '(' . (100000 + 100 * $round + $_) . ", '" . random_vector_text() . "')" }
+		map { '(' . (100000 + 100 * $round + $_) . ", '" . random_vector_text($dims) . "')" }
 		  1 .. ($damage->{insert_rows} // 1));
 
 	# one statement at a time; after a crash, wait for the crash restart
@@ -808,7 +731,7 @@ for my $round (@plan)
 	{
 		my $r = $res{$stmt};
 		$tally{$stmt}{ $r->{state} }++;
-		next if $r->{state} eq 'ok' || ($r->{state} =~ /^[0-9A-Z]{5}$/ && !$not_clean{ $r->{state} });
+		next if is_clean_outcome($r);
 		my $err = $r->{err};
 		$err = substr($err, 0, 600) . '...' if length($err) > 600;
 		push @failures, "$what: $stmt gave $r->{state}: $err";

@@ -60,7 +60,8 @@ use Time::HiRes qw(time);
 
 use FindBin;
 use lib $FindBin::RealBin;
-use VecdbTest qw(random_float_bits);
+use VecdbTest qw(random_float_bits pick random_vector_text field_patch patched_bytes restore_files
+  damage_test_node psql_outcome is_clean_outcome random_bytes_patches random_u16_patch region_patch);
 
 my $seed = $ENV{VECDB_CORRUPTION_SEED} // 9009;
 my $n_random = $ENV{VECDB_CORRUPTION_ROUNDS} // 40;
@@ -115,39 +116,25 @@ my %header_field = (                     # PageHeaderData: name => [offset, size
 my @nasty_floats = (0x7fc00000, 0xffc00000, 0x7f800000, 0xff800000, 0x7f800001, 0x7f7fffff,
 	0xff7fffff, 0x00000001, 0x80000000);
 
-sub pick { return $_[ int(rand(@_)) ]; }
-
-sub random_vector_text
-{
-	return '[' . join(',', map { sprintf('%.5f', rand() * 2 - 1) } 1 .. $dims) . ']';
-}
-
 sub vector_text { return '[' . join(',', map { sprintf('%.9g', $_) } @_) . ']'; }
 
 # ---------------------------------------------------------------------------
 # The tables, the indexes, the bystander
 
-my $node = PostgreSQL::Test::Cluster->new('ivfpq_corruption');
-$node->init;
-$node->append_conf('postgresql.conf', qq{
-autovacuum = off
-restart_after_crash = on
-log_statement = none
-});
-$node->start;
+my $node = damage_test_node('ivfpq_corruption');
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
 $node->safe_psql('postgres', 'CREATE EXTENSION vecdb');
 $node->safe_psql('postgres', "CREATE TABLE t (id int NOT NULL, v vector($dims) NOT NULL)");
 $node->safe_psql('postgres', 'INSERT INTO t VALUES '
-	  . join(",\n", map { "($_, '" . random_vector_text() . "')" } 1 .. $n_rows));
+	  . join(",\n", map { "($_, '" . random_vector_text($dims) . "')" } 1 .. $n_rows));
 $node->safe_psql('postgres',
 	'CREATE INDEX idx_l2 ON t USING ivfpq (v vector_l2_ops) WITH (lists = 6, m = 16)');
 $node->safe_psql('postgres', 'CREATE INDEX idx_cos ON t USING ivfpq (v vector_cosine_ops)');
 $node->safe_psql('postgres', "CREATE TABLE u (id int NOT NULL, v vector($dims) NOT NULL)");
 $node->safe_psql('postgres', 'CREATE INDEX idx_untrained ON u USING ivfpq (v vector_l2_ops)');
 $node->safe_psql('postgres', 'INSERT INTO u VALUES '
-	  . join(",\n", map { "($_, '" . random_vector_text() . "')" } 1 .. $n_untrained_rows));
+	  . join(",\n", map { "($_, '" . random_vector_text($dims) . "')" } 1 .. $n_untrained_rows));
 $node->safe_psql('postgres', q{
 	CREATE TABLE bystander (id int PRIMARY KEY, v vector(4));
 	INSERT INTO bystander SELECT i, ARRAY[i, i * 0.5, -i, 1.0 / i]::real[]::vector
@@ -188,7 +175,7 @@ for my $ix (@indexes)
 		$node->safe_psql('postgres',
 			"SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM $ix->{table} "
 			  . "ORDER BY v $ix->{op} '"
-			  . random_vector_text() . "' LIMIT 10"),
+			  . random_vector_text($dims) . "' LIMIT 10"),
 		qr/Index Scan using $ix->{name} on $ix->{table}/,
 		"the query uses $ix->{name}");
 	($ix->{path}, $ix->{blocks}) = split /\|/, $node->safe_psql('postgres',
@@ -344,12 +331,6 @@ ok(scalar(@{ $index_named{idx_untrained}{multi_page_lists} }) == 1,
 # Damage: each returns {what, index, patches => [[file offset, bytes], ...],
 # page (the damaged block), list (the damaged list), entry, meaningful (the
 # check is bound to see it), expect (a regex the check's problems match)}
-
-sub field_patch
-{
-	my ($at, $code, $value) = @_;
-	return [ $at, pack($code, $value) ];
-}
 
 sub random_list
 {
@@ -677,11 +658,7 @@ sub entry_damage
 sub random_bytes_damage
 {
 	my ($ix) = @_;
-	my @patches;
-	for (1 .. 1 + int(rand(8)))
-	{
-		push @patches, [ int(rand(length $ix->{pristine})), chr(int(rand(256))) ];
-	}
+	my @patches = random_bytes_patches($ix->{pristine}, 8);
 	my $blk = int($patches[0][0] / $BLCKSZ);
 	return {
 		what => 'random bytes at ' . join(',', map { $_->[0] } @patches),
@@ -695,12 +672,10 @@ sub random_field_damage
 {
 	my ($ix) = @_;
 	my $blk = rand() < 0.15 ? 0 : int(rand($ix->{blocks}));
-	my $at = $blk * $BLCKSZ + 2 * int(rand($BLCKSZ / 2));
-	my $orig = u16($ix, $at);
-	my $value = pick(0, 0xffff, int(rand(65536)), ($orig + 1) & 0xffff, ($orig - 1) & 0xffff, 0x8000);
+	my ($patch, $at, $value) = random_u16_patch($ix->{pristine}, $blk);
 	return {
 		what => "block $blk 2 bytes at $at -> $value",
-		patches => [ field_patch($at, 'v', $value) ],
+		patches => [$patch],
 		page => $blk,
 		list => $ix->{page}[$blk]{list},
 	};
@@ -710,21 +685,8 @@ sub region_damage
 {
 	my ($ix) = @_;
 	my $blk = rand() < 0.1 ? 0 : int(rand($ix->{blocks}));
-	my $len = 16 + int(rand(1000));
-	my $start = int(rand($BLCKSZ - 16));
-	$len = $BLCKSZ - $start if $start + $len > $BLCKSZ;
-	my $fill = pick('zeros', 'ones', 'random', 'copy');
-	my $bytes =
-	    $fill eq 'zeros' ? "\0" x $len
-	  : $fill eq 'ones' ? "\xff" x $len
-	  : $fill eq 'random' ? join('', map { chr(int(rand(256))) } 1 .. $len)
-	  : substr($ix->{pristine}, int(rand($ix->{blocks})) * $BLCKSZ + $start, $len);
-	return {
-		what => "block $blk bytes $start..+$len $fill",
-		patches => [ [ $blk * $BLCKSZ + $start, $bytes ] ],
-		page => $blk,
-		list => $ix->{page}[$blk]{list},
-	};
+	my ($patch, $what) = region_patch($ix->{pristine}, $blk, sub { int(rand($ix->{blocks})) });
+	return { what => $what, patches => [$patch], page => $blk, list => $ix->{page}[$blk]{list} };
 }
 
 sub page_damage
@@ -921,25 +883,9 @@ my @targeted = (
 sub restore_and_damage
 {
 	my ($ix, $damage) = @_;
-	for my $path (@paths)
-	{
-		for my $fork (@forks)
-		{
-			my $file = "$data/$path$fork";
-			my $saved = $saved{"$path$fork"};
-			if (defined $saved) { copy($saved, $file) or die "restore $file: $!"; }
-			elsif (-e $file)    { unlink $file or die "unlink $file: $!"; }
-		}
-	}
+	restore_files($data, \@paths, \@forks, \%saved);
 	return 0 unless $ix;
-	my $bytes = $ix->{pristine};
-	for my $p (@{ $damage->{patches} })
-	{
-		my ($at, $new) = @$p;
-		next if $at < 0 || $at >= length $bytes;
-		$new = substr($new, 0, length($bytes) - $at);
-		substr($bytes, $at, length $new) = $new;
-	}
+	my $bytes = patched_bytes($ix->{pristine}, $damage->{patches});
 	open my $fh, '>:raw', "$data/$ix->{path}" or die "write $ix->{path}: $!";
 	print $fh $bytes;
 	close $fh or die $!;
@@ -991,35 +937,15 @@ sub kill_hung_backends
 sub run_sql
 {
 	my ($sql, $what) = @_;
-	my $timed_out = 0;
-	my ($ret, $out, $err) = $node->psql('postgres',
-		"\\set VERBOSITY verbose\nSET statement_timeout = '${statement_timeout}s';\n$sql",
+	return psql_outcome(
+		$node, $sql,
+		statement_timeout => $statement_timeout,
 		timeout => $psql_timeout,
-		timed_out => \$timed_out);
-	my %r = (out => $out // '', err => $err // '');
-	if ($timed_out)
-	{
-		$r{state} = 'hang';
-		my @killed = kill_hung_backends($what);
-		$r{err} .= ' (backend ' . join(',', @killed) . ' killed)' if @killed;
-	}
-	elsif ($ret == 0) { $r{state} = 'ok'; }
-	elsif ($r{err} =~ /server closed the connection|connection to server .*(lost|failed)|no connection to the server/)
-	{
-		$r{state} = 'crash';
-	}
-	elsif ($r{err} =~ /ERROR:\s+([0-9A-Z]{5}):\s*([^\n]*)/)
-	{
-		$r{state} = $1;
-		$r{message} = $2;
-	}
-	else { $r{state} = "psql exit $ret"; }
-	return \%r;
+		on_hang => sub {
+			my @killed = kill_hung_backends($what);
+			return @killed ? ' (backend ' . join(',', @killed) . ' killed)' : '';
+		});
 }
-
-# SQLSTATEs that are not a clean ERROR: the statement ran out of time (a
-# hang), or the server shut down or crashed under it.
-my %not_clean = map { $_ => 1 } qw(57014 57P01 57P02 57P03 08000 08003 08006);
 
 my (@failures, %tally, %sqlstates);
 my ($meaningful, $detected) = (0, 0);
@@ -1070,13 +996,13 @@ for my $round (@plan)
 	  : $damage->{entry} && $tb->{vec_of}{ $damage->{entry}{ctid} } && rand() < 0.7
 	  ? $tb->{vec_of}{ $damage->{entry}{ctid} }
 	  : $centroid ? vector_text(@$centroid)
-	  : random_vector_text();
+	  : random_vector_text($dims);
 	my $n_insert = rand() < 0.7 ? 1 : 30;
 	my $insert = join(
 		', ',
 		map {
 			my $v = $centroid ? vector_text(map { $_ + ($_ == 0 ? 0 : 1e-4 * (rand() - 0.5)) } @$centroid)
-			  : random_vector_text();
+			  : random_vector_text($dims);
 			'(' . (100000 + 100 * $round + $_) . ", '$v')"
 		} 1 .. $n_insert);
 	my $settings = join(' ',
@@ -1101,7 +1027,7 @@ for my $round (@plan)
 	$run->(lists => "SELECT count(*), sum(entries), sum(pages) FROM vecdb_ivfpq_lists('$idx')");
 	$run->(info => "SELECT * FROM vecdb_ivfpq_info('$idx')");
 	$run->(scan => sprintf($scan, $query, 10));
-	$run->(scan2 => "$settings\n" . sprintf($scan, rand() < 0.5 ? $query : random_vector_text(), $limit));
+	$run->(scan2 => "$settings\n" . sprintf($scan, rand() < 0.5 ? $query : random_vector_text($dims), $limit));
 	$run->(insert => "INSERT INTO $ix->{table} VALUES $insert");
 	$run->(vacuum => "DELETE FROM $ix->{table} WHERE id IN (" . join(',', @delete) . ");\nVACUUM $ix->{table}");
 	$run->(check_after => "SELECT count(*) FROM vecdb_index_check('$idx')");
@@ -1115,7 +1041,7 @@ for my $round (@plan)
 			(my $m = $r->{message}) =~ s{[0-9]+}{N}g;
 			$sqlstates{"$r->{state} $m"}++;
 		}
-		next if $r->{state} eq 'ok' || ($r->{state} =~ /^[0-9A-Z]{5}$/ && !$not_clean{ $r->{state} });
+		next if is_clean_outcome($r);
 		my $err = $r->{err};
 		$err = substr($err, 0, 600) . '...' if length($err) > 600;
 		push @failures, "$what: $stmt gave $r->{state}: $err";
