@@ -13,9 +13,11 @@ extern "C" {
 
 namespace vecdb {
 
+/* Every vector is built here, so no path can make one of 0 or 40001 dims. */
 Vector *
 new_vector(int dim)
 {
+	check_dim(dim);
 	Size size = vector_size(dim);
 	Vector *v = static_cast<Vector *>(palloc0(size));
 	SET_VARSIZE(v, size);

@@ -28,7 +28,8 @@ vector_size(int dim)
 	return offsetof(Vector, x) + sizeof(float) * static_cast<Size>(dim);
 }
 
-/* A zeroed vector of dim elements in the current memory context. */
+/* A zeroed vector of dim elements in the current memory context; ERROR
+ * unless 1 <= dim <= 16000. */
 Vector *new_vector(int dim);
 
 inline Vector *
@@ -49,8 +50,8 @@ Vector *vector_arg_reusing_detoast(FunctionCallInfo fcinfo, int argno);
 void check_dim(int dim);                        /* 1..16000 */
 void check_expected_dim(int32 typmod, int dim); /* matches vector(n) */
 void check_same_dims(const Vector *a, const Vector *b);
-void check_element(float value);
-void check_overflow(float result); /* arithmetic never yields Infinity */ /* finite, not NaN */
+void check_element(float value);   /* finite, not NaN */
+void check_overflow(float result); /* arithmetic never yields Infinity */
 
 } // namespace vecdb
 

@@ -19,85 +19,106 @@ using namespace vecdb;
 
 namespace {
 
-/* The state's elements, after checking it is a 1-D float8[] with no NULLs. */
+/*
+ * The state's elements, after checking it is what vector_accum makes: a 1-D
+ * float8[] of the count and then at most 16000 sums, with no NULLs. Anyone
+ * may pass a state by hand, so its length is trusted only after this.
+ * Messages are pgvector's.
+ */
 float8 *
-state_values(ArrayType *state, int *n)
+state_values(ArrayType *state, const char *caller, int *dims)
 {
-	if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID ||
-		ARR_DIMS(state)[0] < 1)
-		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("invalid vector aggregate state")));
-	*n = ARR_DIMS(state)[0];
+	if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 || ARR_HASNULL(state) ||
+		ARR_ELEMTYPE(state) != FLOAT8OID)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("%s: expected state array", caller)));
+	*dims = ARR_DIMS(state)[0] - 1;
+	if (*dims > vector_max_dim)
+		check_dim(*dims);
 	return reinterpret_cast<float8 *>(ARR_DATA_PTR(state));
 }
 
+/* A zeroed state for dims sums, in the current memory context. */
 ArrayType *
-copy_state(const ArrayType *state)
-{
-	ArrayType *copy = static_cast<ArrayType *>(palloc(VARSIZE(state)));
-	memcpy(copy, state, VARSIZE(state));
-	return copy;
-}
-
-ArrayType *
-new_state(int dim)
+new_state(int dims)
 {
 	/* construct_array needs Datums; a zero-filled state is built directly */
-	Size size = ARR_OVERHEAD_NONULLS(1) + sizeof(float8) * (dim + 1);
+	Size size = ARR_OVERHEAD_NONULLS(1) + sizeof(float8) * (dims + 1);
 	ArrayType *state = static_cast<ArrayType *>(palloc0(size));
 	SET_VARSIZE(state, size);
 	state->ndim = 1;
 	state->dataoffset = 0;
 	state->elemtype = FLOAT8OID;
-	ARR_DIMS(state)[0] = dim + 1;
+	ARR_DIMS(state)[0] = dims + 1;
 	ARR_LBOUND(state)[0] = 1;
 	return state;
 }
 
-void
-check_state_dims(int state_dim, int dim)
+ArrayType *
+new_state_in(MemoryContext context, int dims)
 {
-	if (state_dim != dim)
-		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-						errmsg("different vector dimensions %d and %d", state_dim, dim)));
+	MemoryContext old = MemoryContextSwitchTo(context);
+	ArrayType *state = new_state(dims);
+	MemoryContextSwitchTo(old);
+	return state;
+}
+
+float8 *
+state_data(ArrayType *state)
+{
+	return reinterpret_cast<float8 *>(ARR_DATA_PTR(state));
+}
+
+/* A sum that leaves double's range is an error, as in float8 arithmetic. */
+float8
+checked_sum(float8 a, float8 b)
+{
+	float8 sum = a + b;
+	if (std::isinf(sum) && !std::isinf(a) && !std::isinf(b))
+		ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						errmsg("value out of range: overflow")));
+	return sum;
 }
 
 } // namespace
 
-/* vector_accum(float8[], vector): count the vector and add it in */
+/*
+ * vector_accum(float8[], vector): count the vector and add it in. The first
+ * vector (a state of the count alone) fixes the dimensions.
+ */
 VECDB_FUNCTION(vector_accum)
 {
 	ArrayType *state = PG_GETARG_ARRAYTYPE_P(0);
 	Vector *v = PG_GETARG_VECTOR_P(1);
-	MemoryContext aggcontext;
-	int n;
-	float8 *values = state_values(state, &n);
+	int dims;
+	float8 *values = state_values(state, "vector_accum", &dims);
 
-	/* Outside an aggregate the state may be anyone's datum: never scribble
+	/* Inside an aggregate the state is ours and is updated in place once it
+	 * has its dimensions; outside, it may be anyone's datum: never scribble
 	 * on it there. */
-	if (!AggCheckCallContext(fcinfo, &aggcontext))
+	MemoryContext aggcontext = nullptr;
+	bool in_aggregate = AggCheckCallContext(fcinfo, &aggcontext) != 0;
+	if (!in_aggregate || dims == 0)
 	{
-		aggcontext = CurrentMemoryContext;
-		state = copy_state(state);
-		values = state_values(state, &n);
+		if (!in_aggregate)
+			aggcontext = CurrentMemoryContext;
+		ArrayType *fresh = new_state_in(aggcontext, v->dim);
+		float8 *out = state_data(fresh);
+		out[0] = values[0];
+		if (dims != 0)
+		{
+			check_expected_dim(dims, v->dim);
+			memcpy(out + 1, values + 1, sizeof(float8) * dims);
+		}
+		state = fresh;
+		values = out;
 	}
-
-	/* The first vector fixes the dimensions; the state lives in the
-	 * aggregate's context from then on and is updated in place. */
-	if (n == 1)
-	{
-		MemoryContext old = MemoryContextSwitchTo(aggcontext);
-		float8 count = values[0];
-		state = new_state(v->dim);
-		MemoryContextSwitchTo(old);
-		values = reinterpret_cast<float8 *>(ARR_DATA_PTR(state));
-		values[0] = count;
-		n = v->dim + 1;
-	}
-	check_state_dims(n - 1, v->dim);
+	else
+		check_expected_dim(dims, v->dim);
 
 	values[0] += 1;
 	for (int i = 0; i < v->dim; i++)
-		values[i + 1] += v->x[i];
+		values[i + 1] = checked_sum(values[i + 1], v->x[i]);
 	PG_RETURN_ARRAYTYPE_P(state);
 }
 
@@ -106,31 +127,24 @@ VECDB_FUNCTION(vector_combine)
 {
 	ArrayType *a = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType *b = PG_GETARG_ARRAYTYPE_P(1);
-	MemoryContext aggcontext;
-	int na, nb;
-	float8 *va = state_values(a, &na);
-	float8 *vb = state_values(b, &nb);
+	MemoryContext aggcontext = nullptr;
+	int dims_a, dims_b;
+	float8 *va = state_values(a, "vector_combine", &dims_a);
+	float8 *vb = state_values(b, "vector_combine", &dims_b);
 
 	if (!AggCheckCallContext(fcinfo, &aggcontext))
 		aggcontext = CurrentMemoryContext;
 
-	/* An empty side contributes nothing; copy the other into our context. */
-	ArrayType *from = (na == 1) ? b : a;
-	if (na == 1 || nb == 1)
-	{
-		MemoryContext old = MemoryContextSwitchTo(aggcontext);
-		ArrayType *copy = copy_state(from);
-		MemoryContextSwitchTo(old);
-		PG_RETURN_ARRAYTYPE_P(copy);
-	}
-	check_state_dims(na - 1, nb - 1);
-
-	MemoryContext old = MemoryContextSwitchTo(aggcontext);
-	ArrayType *result = new_state(na - 1);
-	MemoryContextSwitchTo(old);
-	float8 *vr = reinterpret_cast<float8 *>(ARR_DATA_PTR(result));
-	for (int i = 0; i < na; i++)
-		vr[i] = va[i] + vb[i];
+	/* A side without dimensions has seen no vector: it adds its count
+	 * only. Two such sides are an empty parallel aggregate, not an error. */
+	if (dims_a != 0 && dims_b != 0)
+		check_expected_dim(dims_a, dims_b);
+	int dims = Max(dims_a, dims_b);
+	ArrayType *result = new_state_in(aggcontext, dims);
+	float8 *vr = state_data(result);
+	vr[0] = va[0] + vb[0];
+	for (int i = 1; i <= dims; i++)
+		vr[i] = checked_sum(dims_a != 0 ? va[i] : 0, dims_b != 0 ? vb[i] : 0);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -138,17 +152,17 @@ VECDB_FUNCTION(vector_combine)
 VECDB_FUNCTION(vector_avg)
 {
 	ArrayType *state = PG_GETARG_ARRAYTYPE_P(0);
-	int n;
-	float8 *values = state_values(state, &n);
+	int dims;
+	float8 *values = state_values(state, "vector_avg", &dims);
 
-	if (values[0] == 0 || n == 1)
+	if (values[0] == 0)
 		PG_RETURN_NULL();
 
-	Vector *result = new_vector(n - 1);
-	for (int i = 0; i < n - 1; i++)
+	Vector *result = new_vector(dims); /* ERROR for a count without sums */
+	for (int i = 0; i < dims; i++)
 	{
 		result->x[i] = static_cast<float>(values[i + 1] / values[0]);
-		check_overflow(result->x[i]);
+		check_element(result->x[i]);
 	}
 	PG_RETURN_VECTOR_P(result);
 }

@@ -65,20 +65,21 @@ VECDB_FUNCTION(vector_in)
 	const char *text = PG_GETARG_CSTRING(0);
 	int32 typmod = PG_GETARG_INT32(2);
 
-	/* Size the result from the commas, capped so a hostile string cannot make
-	 * us allocate more than the largest legal vector (plus one to notice it). */
+	/* Parse into a buffer sized from the commas, capped so a hostile string
+	 * cannot make us allocate more than the largest legal vector (plus one
+	 * to notice it), then build the vector of the dimensions found. */
 	Size bound = Min(core::text_dims_upper_bound(text), core::max_vector_dims + 1);
-	Vector *result = new_vector(static_cast<int>(bound));
+	float *parsed_values = static_cast<float *>(palloc(sizeof(float) * bound));
 
-	core::ParseResult parsed = core::parse_vector_text(text, result->x, bound);
+	core::ParseResult parsed = core::parse_vector_text(text, parsed_values, bound);
 	if (parsed.status != core::ParseStatus::ok)
 		report_parse_failure(parsed, text);
 
 	int dim = static_cast<int>(parsed.dims);
-	check_dim(dim); /* the one element past the limit that bound allows */
+	Vector *result = new_vector(dim); /* ERROR past the limit that bound allows */
 	check_expected_dim(typmod, dim);
-	result->dim = static_cast<int16>(dim);
-	SET_VARSIZE(result, vector_size(dim));
+	memcpy(result->x, parsed_values, sizeof(float) * dim);
+	pfree(parsed_values);
 	PG_RETURN_VECTOR_P(result);
 }
 
