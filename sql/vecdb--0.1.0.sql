@@ -3,6 +3,45 @@
 
 \echo Use "CREATE EXTENSION vecdb" to load this file. \quit
 
+-- Who may call what (vecdb is a trusted extension: any database owner can
+-- install it, and every function below is reachable by its users).
+--
+-- Every function keeps PostgreSQL's default, EXECUTE to PUBLIC. The type's
+-- functions compute on their arguments alone; the three that read an index
+-- check the caller themselves, before taking any lock. Each treats every
+-- argument as hostile; what it checks, and the test that tries it:
+--
+--   vector_in          syntax, NaN/Infinity, 1..16000 dims, vector(n)
+--                      (sql/vector_input.sql, test/fuzz/text_input.cpp,
+--                      test/t/003_hostile_input.pl)
+--   vector_recv        length, the reserved int16, NaN/Infinity, dims
+--                      (internal: only PostgreSQL can call it; fuzz/binary_input.cpp, 003)
+--   vector_typmod_in   one modifier in 1..16000 (vector_input.sql)
+--   vector_out, _send  any vector: every vector is built by new_vector(),
+--                      which refuses dims outside 1..16000 (vector_hostile_calls.sql)
+--   distances, + - *   equal dims; + - * overflow and underflow (vector_functions.sql)
+--   ||, subvector      the result's dims, start/count overflow (vector_functions.sql,
+--                      vector_hostile_calls.sql)
+--   vector_accum, vector_combine, vector_avg
+--                      the state's shape (1-D float8[], no NULLs, at most
+--                      16000 sums), dims, overflow, NaN; a state passed by
+--                      hand is copied, never changed (vector_hostile_calls.sql)
+--   vector(), array_to_vector, vector_to_float4
+--                      vector(n), 1-D, no NULLs, element type, float4 range
+--                      (vector_casts.sql, vector_hostile_calls.sql)
+--   comparisons        any two vectors, of any dims (vector_btree.sql)
+--   hnsw_handler, ivfpq_handler
+--                      internal: only PostgreSQL can call them; index options
+--                      are checked against a page's room at CREATE INDEX
+--                      (hnsw_options.sql, ivfpq_options.sql)
+--   vecdb_index_check  the table's owner or a member of its role; runs as the
+--                      owner under SECURITY_RESTRICTED_OPERATION; reads every
+--                      page as untrusted (index_check_privileges.sql,
+--                      test/t/025_check_privileges.pl, 007, 009)
+--   vecdb_ivfpq_info, vecdb_ivfpq_lists
+--                      SELECT on the table or pg_stat_scan_tables; read pages
+--                      as untrusted (index_check_privileges.sql, 025, 009)
+
 -- type
 
 CREATE TYPE vector;
@@ -339,5 +378,9 @@ CREATE FUNCTION vecdb_index_check(index regclass,
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
+-- EXECUTE stays PUBLIC, unlike amcheck's functions: the function itself
+-- admits only the table's owner (and members of the owner's role), before it
+-- locks anything, so an owner who is no superuser can check their own
+-- indexes, as they can VACUUM or REINDEX them, without a grant.
 COMMENT ON FUNCTION vecdb_index_check(regclass) IS
 	'checks an hnsw or ivfpq index''s pages, structure and coverage of the table; no rows means it is sound';

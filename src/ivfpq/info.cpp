@@ -10,6 +10,7 @@
  * would make it read.
  */
 #include "ivfpq/ivfpq.h"
+#include "pg/index_access.h"
 
 extern "C" {
 #include "access/table.h"
@@ -27,14 +28,16 @@ struct ListCount
 	int32 pages;
 };
 
-Relation
+/* Who may read an index's shape: see pg::IndexAccess::read_pages. */
+pg::OpenedIndex
 open_ivfpq(Oid oid)
 {
-	Relation index = index_open(oid, AccessShareLock);
-	if (index->rd_indam->ambuild != build)
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is not an ivfpq index", RelationGetRelationName(index))));
-	return index;
+	pg::OpenedIndex opened = pg::open_index(oid, pg::IndexAccess::read_pages, AccessShareLock);
+	if (opened.index->rd_indam->ambuild != build)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an ivfpq index", RelationGetRelationName(opened.index))));
+	return opened;
 }
 
 /* Entries and pages of every list, from the directory and the chains. */
@@ -58,11 +61,13 @@ count_lists(Relation index, const MetaPage &meta, const Shape &s)
 
 using namespace vecdb::ivfpq;
 
+/* EXECUTE is PUBLIC: pg::open_index() admits readers of the table only. */
 VECDB_FUNCTION(vecdb_ivfpq_lists)
 {
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	Relation index = open_ivfpq(PG_GETARG_OID(0));
+	vecdb::pg::OpenedIndex opened = open_ivfpq(PG_GETARG_OID(0));
+	Relation index = opened.index;
 	MetaPage meta = read_meta(index);
 	Shape s = shape_of(index, meta);
 	ListCount *counts = count_lists(index, meta, s);
@@ -73,7 +78,7 @@ VECDB_FUNCTION(vecdb_ivfpq_lists)
 		bool nulls[3] = {false, false, false};
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	index_close(index, AccessShareLock);
+	vecdb::pg::close_index(opened);
 	return static_cast<Datum>(0);
 }
 
@@ -82,7 +87,8 @@ VECDB_FUNCTION(vecdb_ivfpq_info)
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "vecdb_ivfpq_info must return a record");
-	Relation index = open_ivfpq(PG_GETARG_OID(0));
+	vecdb::pg::OpenedIndex opened = open_ivfpq(PG_GETARG_OID(0));
+	Relation index = opened.index;
 	MetaPage meta = read_meta(index);
 	Shape s = shape_of(index, meta);
 	ListCount *counts = count_lists(index, meta, s);
@@ -95,7 +101,7 @@ VECDB_FUNCTION(vecdb_ivfpq_info)
 		largest = Max(largest, counts[list].entries);
 		squares += static_cast<double>(counts[list].entries) * counts[list].entries;
 	}
-	index_close(index, AccessShareLock);
+	vecdb::pg::close_index(opened);
 
 	Datum values[8] = {
 		Int32GetDatum(s.lists),
