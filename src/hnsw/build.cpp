@@ -10,6 +10,7 @@
  */
 #include "hnsw/hnsw.h"
 #include "core/hnsw_graph.h"
+#include "pg/init_fork.h"
 
 extern "C" {
 #include "access/parallel.h"
@@ -460,10 +461,12 @@ build(Relation heap, Relation index, IndexInfo *info)
 	return result;
 }
 
+/* The meta page of an empty graph, in the init fork (pg/init_fork.h). */
 void
 build_empty(Relation index)
 {
 	write_meta(index, new_shape(index), INIT_FORKNUM);
+	pg::log_init_fork(index);
 }
 
 } // namespace vecdb::hnsw
