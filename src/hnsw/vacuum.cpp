@@ -347,6 +347,10 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 		stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
 	Shape s = read_shape(index);
 	Vacuuming *vac = pg::make_owned<Vacuuming>(index, s);
+	/* Each pass counts every live row anew: VACUUM calls this once per
+	 * batch of dead TIDs that fits maintenance_work_mem, with the same
+	 * stats (tuples_removed adds up; the index's size does not). */
+	stats->num_index_tuples = 0;
 
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
