@@ -218,7 +218,6 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 			ElementTuple *e = element_at(page, off, s);
 			if (e == nullptr || (e->flags & (element_free | element_deleted)))
 				continue;
-			vac.live.push_back({ref_of(blkno, off), e->level});
 			if (e->level > vac.best_level)
 			{
 				vac.best_level = e->level;
@@ -383,17 +382,24 @@ free_dead(IndexVacuumInfo *info, Vacuuming &vac, BlockNumber blkno)
 }
 
 /*
- * Every live element, for when the scan of pass 2 found none: inserts may
- * have added some since. Run with inserts held off.
+ * Every live element, and the highest: for link_orphans once the repair is
+ * done (an element an insert added during the repair may have lost its only
+ * inbound link to a repaired list's pruning), and for move_entry when the
+ * scan of pass 2 found no live element (inserts may have added some since;
+ * then with inserts held off, so without napping).
  */
 void
-collect_live(IndexVacuumInfo *info, Vacuuming &vac)
+collect_live(IndexVacuumInfo *info, Vacuuming &vac, bool may_nap)
 {
 	const Shape &s = vac.graph.shape();
+	vac.live.clear();
 	BlockNumber nblocks = RelationGetNumberOfBlocks(info->index);
 	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
 	{
-		CHECK_FOR_INTERRUPTS();
+		if (may_nap)
+			vacuum_delay_point();
+		else
+			CHECK_FOR_INTERRUPTS();
 		Buffer buf =
 			ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
@@ -430,7 +436,7 @@ move_entry(IndexVacuumInfo *info, Vacuuming &vac)
 	if (entry.level >= 0 && vac.dead.contains(entry.ref))
 	{
 		if (vac.best_level < 0)
-			collect_live(info, vac);
+			collect_live(info, vac, false);
 		if (vac.best_level >= 0)
 			update_meta(index, static_cast<int16>(vac.best_level), ref_block(vac.best),
 						ref_offset(vac.best), InvalidBlockNumber);
@@ -476,6 +482,7 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 	pg::guarded([&] { repair_links(info, *vac); });
 	vac->graph.release();
 	Entry entry = move_entry(info, *vac);
+	collect_live(info, *vac, true);
 	pg::guarded([&] { link_orphans(*vac, entry); });
 	for (BlockNumber blkno : vac->dead_pages)
 	{
