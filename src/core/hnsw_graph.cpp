@@ -5,13 +5,15 @@
  * guards its link lists; an element's level, vector and place are written
  * before any other element links to it and never change afterwards; the
  * entry point changes under a graph-wide spinlock, which an insert that
- * raises the top level holds for its whole duration.
+ * raises the top level holds for its whole duration. Every lock is held by
+ * a SpinGuard (spin.h): an exception releases it, and a waiter gives up
+ * when its Inserter's StopCheck says so.
  */
 #include "core/hnsw_graph.h"
+#include "core/spin.h"
 
 #include <cstring>
 #include <new>
-#include <thread>
 
 namespace vecdb::core::hnsw {
 
@@ -22,38 +24,6 @@ align_up(std::size_t n, std::size_t a)
 {
 	return (n + a - 1) / a * a;
 }
-
-void
-spin_lock(std::atomic<std::uint8_t> &lock)
-{
-	for (int spins = 0; lock.exchange(1, std::memory_order_acquire) != 0;)
-		while (lock.load(std::memory_order_relaxed) != 0)
-		{
-#if defined(__x86_64__) || defined(__i386__)
-			__builtin_ia32_pause();
-#endif
-			if (++spins % 64 == 0)
-				std::this_thread::yield();
-		}
-}
-
-void
-spin_unlock(std::atomic<std::uint8_t> &lock)
-{
-	lock.store(0, std::memory_order_release);
-}
-
-class SpinGuard
-{
-public:
-	explicit SpinGuard(std::atomic<std::uint8_t> &lock) : lock_(lock) { spin_lock(lock_); }
-	~SpinGuard() { spin_unlock(lock_); }
-	SpinGuard(const SpinGuard &) = delete;
-	SpinGuard &operator=(const SpinGuard &) = delete;
-
-private:
-	std::atomic<std::uint8_t> &lock_;
-};
 
 /*
  * Memory: the header, then the nodes, then the upper links. A node is its
@@ -253,7 +223,7 @@ public:
 	int neighbours(Ref r, int level, Ref *out)
 	{
 		BuildGraph::Node *n = g_.node(r);
-		SpinGuard guard(n->lock);
+		SpinGuard guard(n->lock, ins_.stop);
 		const std::uint32_t *list = g_.links_of(n, level);
 		std::uint32_t count = list[0];
 		std::memcpy(out, list + 1, sizeof(Ref) * count);
@@ -289,7 +259,7 @@ BuildGraph::connect(std::uint32_t from, std::uint32_t to, int level, Inserter &i
 {
 	Node *n = node(from);
 	const int capacity = max_links(static_cast<int>(header_->shape.m), level);
-	SpinGuard guard(n->lock);
+	SpinGuard guard(n->lock, ins.stop);
 	std::uint32_t *list = links_of(n, level);
 	std::uint32_t count = list[0];
 	for (std::uint32_t i = 0; i < count; i++)
@@ -318,12 +288,12 @@ BuildGraph::connect(std::uint32_t from, std::uint32_t to, int level, Inserter &i
 }
 
 bool
-BuildGraph::join_duplicate(std::uint32_t id, const float *v, std::uint64_t payload)
+BuildGraph::join_duplicate(std::uint32_t id, const float *v, std::uint64_t payload, Inserter &ins)
 {
 	if (std::memcmp(vector(id), v, sizeof(float) * header_->shape.dims) != 0)
 		return false;
 	Node *n = node(id);
-	SpinGuard guard(n->lock);
+	SpinGuard guard(n->lock, ins.stop);
 	if (n->payload_count >= max_payloads)
 		return false;
 	n->payloads[n->payload_count++] = payload;
@@ -336,12 +306,13 @@ BuildGraph::add(const float *v, std::uint64_t payload, int level, Inserter &ins)
 	const GraphShape &shape = header_->shape;
 	level = std::min(level, max_level);
 
-	spin_lock(header_->entry_lock);
+	/* Held to the end by an insert that becomes the entry point; released
+	 * on every way out, exceptions included. */
+	SpinGuard entry_guard(header_->entry_lock, ins.stop);
 	std::uint32_t entry = header_->entry;
 	int top = header_->top_level;
-	bool holding_entry = level > top;
-	if (!holding_entry)
-		spin_unlock(header_->entry_lock);
+	if (level <= top)
+		entry_guard.release();
 
 	/* Search first: whether the vector duplicates an element is known only
 	 * once the base level has been searched. */
@@ -377,12 +348,8 @@ BuildGraph::add(const float *v, std::uint64_t payload, int level, Inserter &ins)
 				view.visit(ins.found[i].ref);
 				ins.layer.seed(ins.found[i]);
 			}
-			if (l == 0 && join_duplicate(ins.found[0].ref, v, payload))
-			{
-				if (holding_entry)
-					spin_unlock(header_->entry_lock);
+			if (l == 0 && join_duplicate(ins.found[0].ref, v, payload, ins))
 				return AddResult::duplicate;
-			}
 		}
 	}
 
@@ -396,11 +363,7 @@ BuildGraph::add(const float *v, std::uint64_t payload, int level, Inserter &ins)
 	if (upper + upper_needed <= header_->upper_words)
 		id = header_->count.fetch_add(1, std::memory_order_acq_rel);
 	if (id == no_node || id >= header_->capacity)
-	{
-		if (holding_entry)
-			spin_unlock(header_->entry_lock);
 		return AddResult::full;
-	}
 
 	Node *n = node(id);
 	new (&n->lock) std::atomic<std::uint8_t>(0);
@@ -423,11 +386,10 @@ BuildGraph::add(const float *v, std::uint64_t payload, int level, Inserter &ins)
 		for (const auto &c : ins.chosen[l])
 			connect(c.ref, id, l, ins);
 
-	if (holding_entry)
+	if (entry_guard.held())
 	{
 		header_->entry = id;
 		header_->top_level = level;
-		spin_unlock(header_->entry_lock);
 	}
 	return AddResult::added;
 }

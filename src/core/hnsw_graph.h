@@ -15,6 +15,7 @@
 
 #include "core/hnsw_search.h"
 #include "core/metric.h"
+#include "core/spin.h"
 #include "core/visited.h"
 
 #include <atomic>
@@ -39,6 +40,10 @@ class Inserter
 {
 public:
 	Inserter() = default;
+
+	/* Asked while add() waits for another inserter's lock: true makes
+	 * add() throw Interrupted (spin.h). None: wait as long as it takes. */
+	StopCheck stop = nullptr;
 
 private:
 	friend class BuildGraph;
@@ -81,7 +86,9 @@ public:
 	/* A graph laid out by create(), in memory another process may share. */
 	static BuildGraph attach(void *memory);
 
-	/* Insert a vector at the given level; safe to call concurrently. */
+	/* Insert a vector at the given level; safe to call concurrently. Throws
+	 * Interrupted if ins.stop says to while it waits for a lock (the graph
+	 * may then hold the vector half linked: give up the build). */
 	AddResult add(const float *vector, std::uint64_t payload, int level, Inserter &ins);
 
 	/*
@@ -119,7 +126,8 @@ private:
 	std::uint32_t *links_of(Node *n, int level) const;
 	float distance(const float *a, const float *b) const;
 	void connect(std::uint32_t from, std::uint32_t to, int level, Inserter &ins);
-	bool join_duplicate(std::uint32_t id, const float *vector, std::uint64_t payload);
+	bool join_duplicate(std::uint32_t id, const float *vector, std::uint64_t payload,
+						Inserter &ins);
 
 	unsigned char *base_;
 	Header *header_;

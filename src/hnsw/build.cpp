@@ -10,6 +10,7 @@
  */
 #include "hnsw/hnsw.h"
 #include "core/hnsw_graph.h"
+#include "pg/init_fork.h"
 
 extern "C" {
 #include "access/parallel.h"
@@ -208,6 +209,44 @@ log_all_pages(Relation index)
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
 }
 
+/*
+ * The StopCheck of the build's inserters (core/spin.h): a participant that
+ * waits for another's lock on the shared graph gives up when a cancel or a
+ * termination is pending, as CHECK_FOR_INTERRUPTS would act on. Flags only:
+ * it runs inside src/core's frames.
+ */
+bool
+cancel_pending()
+{
+	return InterruptPending && (QueryCancelPending || ProcDiePending);
+}
+
+/* Add one vector to the in-memory graph. If a wait for a lock was given up
+ * (cancel_pending), the ERROR comes here, after every C++ frame is gone:
+ * the interrupt's own, or a cancel if it was held off. */
+BuildGraph::AddResult
+add_to_graph(BuildState *st, ItemPointer tid, int level)
+{
+	bool interrupted = false;
+	BuildGraph::AddResult r = pg::guarded([&] {
+		try
+		{
+			return st->graph->add(st->vector, payload_of(tid), level, *st->inserter);
+		}
+		catch (const core::Interrupted &)
+		{
+			interrupted = true;
+			return BuildGraph::AddResult::full;
+		}
+	});
+	if (interrupted)
+	{
+		CHECK_FOR_INTERRUPTS();
+		ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg("canceling the hnsw index build")));
+	}
+	return r;
+}
+
 void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg)
 {
@@ -221,8 +260,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 		{
 			double u = 1.0 - pg_prng_double(&st->rng);
 			int level = core::hnsw::random_level(u, st->shape.m, st->level_cap);
-			BuildGraph::AddResult r = pg::guarded(
-				[&] { return st->graph->add(st->vector, payload_of(tid), level, *st->inserter); });
+			BuildGraph::AddResult r = add_to_graph(st, tid, level);
 			if (r == BuildGraph::AddResult::full && st->parallel)
 			{
 				/* The leader redoes the build serially (see build()). */
@@ -303,6 +341,7 @@ participate(SharedBuild *sh, void *graph_memory, Relation heap, Relation index, 
 	st.graph = static_cast<BuildGraph *>(palloc(sizeof(BuildGraph)));
 	new (st.graph) BuildGraph(BuildGraph::attach(graph_memory));
 	st.inserter = pg::make_owned<Inserter>();
+	st.inserter->stop = cancel_pending;
 
 	TableScanDesc scan = table_beginscan_parallel(heap, shared_scan(sh));
 	double reltuples =
@@ -460,10 +499,12 @@ build(Relation heap, Relation index, IndexInfo *info)
 	return result;
 }
 
+/* The meta page of an empty graph, in the init fork (pg/init_fork.h). */
 void
 build_empty(Relation index)
 {
 	write_meta(index, new_shape(index), INIT_FORKNUM);
+	pg::log_init_fork(index);
 }
 
 } // namespace vecdb::hnsw

@@ -49,8 +49,9 @@ constexpr int max_level = 15;
 constexpr int heaptids_per_element = 3;
 
 /* Index-wide heavyweight lock, taken on the meta page's number: inserts
- * share it; an insert that raises the top level, and VACUUM while it
- * repairs, hold it exclusively. */
+ * share it; an insert that raises the top level holds it exclusively, and
+ * VACUUM only for short steps of its repair (vacuum.cpp), never while it
+ * naps. */
 constexpr BlockNumber update_lock = meta_blkno;
 
 /* The largest tuple an element page holds. */

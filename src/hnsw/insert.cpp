@@ -7,8 +7,9 @@
  * under the page's exclusive lock only if the list is still what was read
  * (otherwise computed again). Holding no two buffer locks at once means no
  * lock-order deadlock between concurrent inserts. The index-wide update
- * lock (hnsw.h) keeps VACUUM's repair away, and serialises inserts only when
- * one raises the graph's top level.
+ * lock (hnsw.h), held in share mode, lets VACUUM wait out the inserts that
+ * began before a step of its repair (vacuum.cpp), and serialises inserts
+ * only when one raises the graph's top level.
  */
 #include "hnsw/hnsw.h"
 
@@ -76,7 +77,10 @@ connect(Inserting &ins, uint64 from, uint64 to, int level, bool force = false)
 	{
 		read_list(ins, from, level, before);
 		if (std::find(before.begin(), before.end(), to) != before.end())
+		{
+			ins.graph.release(); /* read_list kept from's page pinned */
 			return true;
+		}
 		after = before;
 		if (static_cast<int>(before.size()) < room)
 			after.push_back(to);
@@ -355,6 +359,8 @@ insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heapti
 			if (!linked && entry.level >= 0 && !ins->chosen[0].empty())
 				connect(*ins, ins->chosen[0][0].ref, ref, 0, true);
 		});
+		/* No pin may outlive the call, whatever path connect() took. */
+		ins->graph.release();
 		if (level > entry.level)
 			update_meta(index, static_cast<int16>(level), ref_block(ref), ref_offset(ref),
 						InvalidBlockNumber);

@@ -16,6 +16,7 @@ extern "C" {
 #include "access/relscan.h"
 }
 
+#include <algorithm>
 #include <vector>
 
 namespace vecdb::hnsw {
@@ -42,18 +43,24 @@ struct ScanState
 	ScanState(Relation index, const Shape &s) : graph(index, s), query(s.dims) {}
 };
 
-/* The query vector, as the index stores vectors; false if nothing can be
- * nearest to it (NULL, or a zero vector under cosine). */
-bool
+/*
+ * The query vector, as the index stores vectors. A query that ranks
+ * nothing, NULL or a zero vector under cosine, still returns rows, as a
+ * sequential scan does (every distance is NULL or NaN, in no order) and as
+ * pgvector does: the search runs from the zero vector, which every element
+ * is about as near as any other, so the scan returns ef_search elements
+ * (all of them, iteratively) in no meaningful order.
+ */
+void
 set_query(IndexScanDesc scan, ScanState &st)
 {
 	if (scan->numberOfOrderBys == 0)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						errmsg("an hnsw index can only be scanned with ORDER BY")));
 	ScanKey key = &scan->orderByData[0];
-	if (key->sk_flags & SK_ISNULL)
-		return false;
-	return prepare_vector(st.graph.shape(), key->sk_argument, st.query.data());
+	if ((key->sk_flags & SK_ISNULL) ||
+		!prepare_vector(st.graph.shape(), key->sk_argument, st.query.data()))
+		std::fill(st.query.begin(), st.query.end(), 0.0f);
 }
 
 /* The next batch of an iterative scan; false when the search is spent. */
@@ -133,23 +140,18 @@ get_tuple(IndexScanDesc scan, ScanDirection dir)
 	if (!st->started)
 	{
 		st->started = true;
-		if (!set_query(scan, *st))
+		set_query(scan, *st);
+		Entry entry = read_entry(scan->indexRelation);
+		if (entry.level < 0)
 			st->exhausted = true;
 		else
 		{
-			Entry entry = read_entry(scan->indexRelation);
-			if (entry.level < 0)
-				st->exhausted = true;
-			else
-			{
-				pg::guarded([&] {
-					st->graph.set_query(st->query.data());
-					search_from_entry(st->graph, st->layer, entry, ef,
-									  mode != pg::iterative_scan_off);
-					take_batch(*st);
-				});
-				st->graph.release();
-			}
+			pg::guarded([&] {
+				st->graph.set_query(st->query.data());
+				search_from_entry(st->graph, st->layer, entry, ef, mode != pg::iterative_scan_off);
+				take_batch(*st);
+			});
+			st->graph.release();
 		}
 	}
 

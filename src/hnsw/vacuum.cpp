@@ -3,12 +3,31 @@
  *
  *  1. Drop dead heap TIDs from every element; an element left with none is
  *     marked deleted. Scans stop returning it; it still guides searches.
- *  2. Under the index-wide update lock (no insert running): move the entry
- *     point off a deleted element, and give every live element that links
- *     to a deleted one new links, chosen by the heuristic among its live
- *     links and the deleted neighbours' live links.
+ *  2. Give every live element that links to a deleted one new links, chosen
+ *     by the heuristic among its live links and the deleted neighbours'
+ *     live links; move the entry point off a deleted element; link the live
+ *     elements that no search could reach any more.
  *  3. Mark the deleted elements free: unlinked, their space reused by later
  *     inserts through the free space map, so churn does not grow the index.
+ *
+ * Inserts run on meanwhile. They hold the index-wide update lock (hnsw.h)
+ * in share mode, and VACUUM takes it exclusively only for short steps, never
+ * across a vacuum_delay_point() nap:
+ *
+ *  - once after pass 1, only to wait for the inserts that began before
+ *    elements were marked deleted: they may still link to one. An insert
+ *    that begins later never links to a deleted element (its search gives
+ *    them no distance, join_duplicate refuses them), so from then on the
+ *    set of deleted elements and the lists naming them only shrink;
+ *  - while moving the entry point, which also waits out every insert that
+ *    read the old one: after it, no search starts from a deleted element,
+ *    so pass 3 may clear their links;
+ *  - for one list's rewrite, when optimistic rewrites keep losing to
+ *    inserts (below).
+ *
+ * Pass 2 rewrites a list as inserts do (rewrite_links): only if it still
+ * reads as it was read. An insert's rewrite of a list already repaired
+ * keeps it free of deleted elements, since it starts from what it reads.
  */
 #include "hnsw/hnsw.h"
 
@@ -101,54 +120,81 @@ drop_dead_tids(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return any_dead;
 }
 
+/* Rewrites of one list that may lose to inserts before VACUUM makes the
+ * next one with inserts held off. */
+constexpr int optimistic_rewrites = 3;
+
+/*
+ * Pass 2 for one of ref's lists (base is ref's vector): new links if it
+ * names dead elements. True when done: nothing to repair, or the list was
+ * rewritten; false when an insert changed it meanwhile.
+ */
+bool
+repair_list(Vacuuming &vac, uint64 ref, int l, const float *base)
+{
+	PageGraph &g = vac.graph;
+	const Shape &s = g.shape();
+	core::DistanceFn distance = g.distance_fn();
+	int room = core::hnsw::max_links(s.m, l);
+	vac.links.resize(room);
+	vac.links.resize(g.neighbours(ref, l, vac.links.data()));
+	bool has_dead = false;
+	for (uint64 r : vac.links)
+		has_dead |= vac.dead.contains(r);
+	if (!has_dead)
+		return true;
+
+	vac.pool.clear();
+	vac.seen.clear();
+	vac.seen.visit(ref);
+	auto consider = [&](uint64 r) {
+		if (!vac.dead.contains(r) && vac.seen.visit(r))
+			vac.pool.push_back({distance(base, g.vector(r, vac.other.data()), s.dims), r});
+	};
+	for (uint64 r : vac.links)
+	{
+		if (!vac.dead.contains(r))
+		{
+			consider(r);
+			continue;
+		}
+		vac.dead_links.resize(room);
+		vac.dead_links.resize(g.neighbours(r, l, vac.dead_links.data()));
+		for (uint64 r2 : vac.dead_links)
+			consider(r2);
+	}
+	std::sort(vac.pool.begin(), vac.pool.end(),
+			  [](const auto &a, const auto &b) { return a.distance < b.distance; });
+	core::hnsw::select_neighbours(g, vac.pool, room, distance, s.dims, vac.slots, vac.kept_vectors,
+								  vac.kept);
+	g.release();
+	vac.after.clear();
+	for (const auto &c : vac.kept)
+		vac.after.push_back(c.ref);
+	return rewrite_links(g.index(), s, ref, l, vac.links, vac.after);
+}
+
 /* Pass 2 for one element: new links at every level where it had dead ones. */
 void
 repair_element(Vacuuming &vac, uint64 ref, int level)
 {
 	PageGraph &g = vac.graph;
-	const Shape &s = g.shape();
-	core::DistanceFn distance = g.distance_fn();
 	const float *base = g.vector(ref, vac.vector.data());
 	for (int l = 0; l <= level; l++)
 	{
-		int room = core::hnsw::max_links(s.m, l);
-		vac.links.resize(room);
-		vac.links.resize(g.neighbours(ref, l, vac.links.data()));
-		bool has_dead = false;
-		for (uint64 r : vac.links)
-			has_dead |= vac.dead.contains(r);
-		if (!has_dead)
+		bool done = false;
+		for (int attempt = 0; attempt < optimistic_rewrites && !done; attempt++)
+			done = repair_list(vac, ref, l, base);
+		if (done)
 			continue;
-
-		vac.pool.clear();
-		vac.seen.clear();
-		vac.seen.visit(ref);
-		auto consider = [&](uint64 r) {
-			if (!vac.dead.contains(r) && vac.seen.visit(r))
-				vac.pool.push_back({distance(base, g.vector(r, vac.other.data()), s.dims), r});
-		};
-		for (uint64 r : vac.links)
-		{
-			if (!vac.dead.contains(r))
-			{
-				consider(r);
-				continue;
-			}
-			vac.dead_links.resize(room);
-			vac.dead_links.resize(g.neighbours(r, l, vac.dead_links.data()));
-			for (uint64 r2 : vac.dead_links)
-				consider(r2);
-		}
-		std::sort(vac.pool.begin(), vac.pool.end(),
-				  [](const auto &a, const auto &b) { return a.distance < b.distance; });
-		core::hnsw::select_neighbours(g, vac.pool, room, distance, s.dims, vac.slots,
-									  vac.kept_vectors, vac.kept);
+		/* Inserts keep changing this list: repair it with them held off,
+		 * which cannot fail. A deleted element left in a live list would
+		 * name a freed slot after pass 3. */
 		g.release();
-		vac.after.clear();
-		for (const auto &c : vac.kept)
-			vac.after.push_back(c.ref);
-		/* no insert runs meanwhile (update lock): the list is as read */
-		rewrite_links(g.index(), s, ref, l, vac.links, vac.after);
+		LockPage(g.index(), update_lock, ExclusiveLock);
+		repair_list(vac, ref, l, base);
+		g.release();
+		UnlockPage(g.index(), update_lock, ExclusiveLock);
 	}
 }
 
@@ -172,7 +218,6 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 			ElementTuple *e = element_at(page, off, s);
 			if (e == nullptr || (e->flags & (element_free | element_deleted)))
 				continue;
-			vac.live.push_back({ref_of(blkno, off), e->level});
 			if (e->level > vac.best_level)
 			{
 				vac.best_level = e->level;
@@ -336,6 +381,73 @@ free_dead(IndexVacuumInfo *info, Vacuuming &vac, BlockNumber blkno)
 	RecordFreeIndexPage(info->index, blkno);
 }
 
+/*
+ * Every live element, and the highest: for link_orphans once the repair is
+ * done (an element an insert added during the repair may have lost its only
+ * inbound link to a repaired list's pruning), and for move_entry when the
+ * scan of pass 2 found no live element (inserts may have added some since;
+ * then with inserts held off, so without napping).
+ */
+void
+collect_live(IndexVacuumInfo *info, Vacuuming &vac, bool may_nap)
+{
+	const Shape &s = vac.graph.shape();
+	vac.live.clear();
+	BlockNumber nblocks = RelationGetNumberOfBlocks(info->index);
+	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
+	{
+		if (may_nap)
+			vacuum_delay_point();
+		else
+			CHECK_FOR_INTERRUPTS();
+		Buffer buf =
+			ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		Page page = BufferGetPage(buf);
+		OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+		for (OffsetNumber off = FirstOffsetNumber; off <= maxoff; off++)
+		{
+			ElementTuple *e = element_at(page, off, s);
+			if (e == nullptr || (e->flags & (element_free | element_deleted)))
+				continue;
+			pg::guarded([&] { vac.live.push_back({ref_of(blkno, off), e->level}); });
+			if (e->level > vac.best_level)
+			{
+				vac.best_level = e->level;
+				vac.best = ref_of(blkno, off);
+			}
+		}
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * Move the entry point off a deleted element, to the highest live one.
+ * Under the update lock, held exclusively: an insert that raised the top
+ * level meanwhile made a live entry point, and once the lock is granted no
+ * insert that read the old entry point is still searching from it.
+ */
+Entry
+move_entry(IndexVacuumInfo *info, Vacuuming &vac)
+{
+	Relation index = info->index;
+	LockPage(index, update_lock, ExclusiveLock);
+	Entry entry = read_entry(index);
+	if (entry.level >= 0 && vac.dead.contains(entry.ref))
+	{
+		if (vac.best_level < 0)
+			collect_live(info, vac, false);
+		if (vac.best_level >= 0)
+			update_meta(index, static_cast<int16>(vac.best_level), ref_block(vac.best),
+						ref_offset(vac.best), InvalidBlockNumber);
+		else
+			update_meta(index, -1, InvalidBlockNumber, InvalidOffsetNumber, InvalidBlockNumber);
+		entry = read_entry(index);
+	}
+	UnlockPage(index, update_lock, ExclusiveLock);
+	return entry;
+}
+
 } // namespace
 
 IndexBulkDeleteResult *
@@ -347,6 +459,10 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 		stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));
 	Shape s = read_shape(index);
 	Vacuuming *vac = pg::make_owned<Vacuuming>(index, s);
+	/* Each pass counts every live row anew: VACUUM calls this once per
+	 * batch of dead TIDs that fits maintenance_work_mem, with the same
+	 * stats (tuples_removed adds up; the index's size does not). */
+	stats->num_index_tuples = 0;
 
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
@@ -359,23 +475,20 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 	if (vac->dead_pages.empty())
 		return stats;
 
+	/* Wait out the inserts that may link to an element pass 1 deleted. */
 	LockPage(index, update_lock, ExclusiveLock);
+	UnlockPage(index, update_lock, ExclusiveLock);
+
 	pg::guarded([&] { repair_links(info, *vac); });
 	vac->graph.release();
-	Entry entry = read_entry(index);
-	if (entry.level >= 0 && vac->dead.contains(entry.ref))
-	{
-		if (vac->best_level >= 0)
-			update_meta(index, static_cast<int16>(vac->best_level), ref_block(vac->best),
-						ref_offset(vac->best), InvalidBlockNumber);
-		else
-			update_meta(index, -1, InvalidBlockNumber, InvalidOffsetNumber, InvalidBlockNumber);
-		entry = read_entry(index);
-	}
+	Entry entry = move_entry(info, *vac);
+	collect_live(info, *vac, true);
 	pg::guarded([&] { link_orphans(*vac, entry); });
 	for (BlockNumber blkno : vac->dead_pages)
+	{
+		vacuum_delay_point();
 		free_dead(info, *vac, blkno);
-	UnlockPage(index, update_lock, ExclusiveLock);
+	}
 	IndexFreeSpaceMapVacuum(index);
 	return stats;
 }

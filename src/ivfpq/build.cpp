@@ -14,6 +14,7 @@
  */
 #include "ivfpq/ivfpq.h"
 #include "core/kmeans.h"
+#include "pg/init_fork.h"
 
 extern "C" {
 #include "access/tableam.h"
@@ -508,8 +509,7 @@ build_empty(Relation index)
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
 	write_directory(index, INIT_FORKNUM, 1, nullptr, nullptr);
-	log_newpage_range(index, INIT_FORKNUM, 0, smgrnblocks(RelationGetSmgr(index), INIT_FORKNUM),
-					  true);
+	pg::log_init_fork(index);
 }
 
 } // namespace vecdb::ivfpq

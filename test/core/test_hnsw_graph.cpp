@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <iostream>
 #include <cmath>
 #include <random>
 #include <set>
@@ -252,6 +255,77 @@ TEST(Graph, ConcurrentInsertsKeepRecall)
 	Built b = build(d, Metric::l2, d.n, 4);
 	EXPECT_EQ(b.graph.size(), d.n);
 	EXPECT_GE(recall(d, b.graph, Metric::l2, 64), 0.95);
+}
+
+/* A participant whose waits are given up (a cancelled parallel build
+ * worker: add() throws Interrupted) must leave no lock held: the others
+ * keep inserting. The patient inserter gives up only after a minute, as a
+ * guard against hanging the suite, and the test fails if it had to. */
+std::atomic<std::chrono::steady_clock::time_point> patience_end;
+
+bool
+stop_now()
+{
+	return true;
+}
+
+bool
+stop_after_patience()
+{
+	return std::chrono::steady_clock::now() > patience_end.load();
+}
+
+TEST(Graph, InterruptedInsertsLeaveNoLockHeld)
+{
+	Dataset d = make_data(6000, 8, false, 9);
+	GraphShape shape{static_cast<std::uint32_t>(d.dims), 4, 16, Metric::l2};
+	const std::size_t capacity = d.n + 1; /* room for one more at the end */
+	std::size_t upper = BuildGraph::upper_words_for(capacity, shape.m) + 16 * (1 + shape.m);
+	std::vector<unsigned char> memory(BuildGraph::bytes_needed(shape, capacity, upper));
+	BuildGraph g = BuildGraph::create(memory.data(), shape, capacity, upper);
+	patience_end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+	const int threads = 4;
+	std::atomic<int> interrupted[threads] = {};
+	std::atomic<std::size_t> added_by_patient{0};
+	auto work = [&](int t) {
+		Inserter ins;
+		ins.stop = t == 0 ? stop_after_patience : stop_now;
+		std::mt19937_64 rng(99 + t);
+		std::uniform_real_distribution<double> u(0.0, 1.0);
+		for (std::size_t i = t; i < d.n; i += threads)
+		{
+			/* Every 125th row, each thread's in turn, raises the top level
+			 * now and then: its add() holds the entry lock throughout, and
+			 * the others wait for it (and give up), or it waits holding it. */
+			int level = i % 125 == 0 ? std::min(static_cast<int>(i / 400), BuildGraph::max_level)
+									 : random_level(1.0 - u(rng), 4, BuildGraph::max_level);
+			try
+			{
+				g.add(d.row(i), i, level, ins);
+				if (t == 0)
+					added_by_patient++;
+			}
+			catch (const Interrupted &)
+			{
+				interrupted[t]++;
+			}
+		}
+	};
+	std::vector<std::thread> pool;
+	for (int t = 1; t < threads; t++)
+		pool.emplace_back(work, t);
+	work(0);
+	for (auto &t : pool)
+		t.join();
+	EXPECT_EQ(interrupted[0].load(), 0) << "the patient inserter waited a minute for a lock";
+	EXPECT_EQ(added_by_patient.load(), d.n / threads);
+	std::cout << "interrupted adds: " << interrupted[1] + interrupted[2] + interrupted[3] << "\n";
+	/* and the graph takes a new element from a fresh inserter */
+	Inserter last;
+	last.stop = stop_now;
+	std::vector<float> v(d.dims, 0.5f);
+	EXPECT_NE(g.add(v.data(), 1u << 30, BuildGraph::max_level, last), BuildGraph::AddResult::full);
+	EXPECT_EQ(g.top_level(), BuildGraph::max_level);
 }
 
 TEST(LayerSearch, RestartBringsBackSpilledCandidates)
