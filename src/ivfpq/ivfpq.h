@@ -263,6 +263,11 @@ BlockNumber list_first_page(Relation index, BlockNumber directory_blkno, int lis
  * damaged page, and after as many pages as the index has, since a damaged
  * chain could loop. f may change the entries, not the chain. Before each
  * page, with no lock held, unlocked() runs if given: VACUUM naps there.
+ *
+ * The walk ends at pages added since it began (linked by concurrent
+ * inserts): they hold entries only of rows newer than the walk, which no
+ * scan's snapshot shows and no VACUUM has to remove; a VACUUM that
+ * followed them could chase a busy list's tail for ever.
  */
 template <typename F>
 void
@@ -271,13 +276,9 @@ for_each_list_page(Relation index, BlockNumber directory_blkno, int list, int lo
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	BlockNumber blkno = list_first_page(index, directory_blkno, list);
-	for (BlockNumber pages = 0; blkno != InvalidBlockNumber; pages++)
+	for (BlockNumber pages = 0; blkno != InvalidBlockNumber && blkno < nblocks && pages < nblocks;
+		 pages++)
 	{
-		/* a concurrent insert may have linked a page added since */
-		if (blkno >= nblocks || pages >= nblocks)
-			nblocks = RelationGetNumberOfBlocks(index);
-		if (blkno >= nblocks || pages >= nblocks)
-			return;
 		if (unlocked != nullptr)
 			unlocked();
 		CHECK_FOR_INTERRUPTS();
