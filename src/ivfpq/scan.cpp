@@ -186,7 +186,7 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 			bool estimate = s.trained && !st.unordered;
 			if (estimate && n > 0)
 			{
-				st.sums.resize(n);
+				pg::guarded([&] { st.sums.resize(n); });
 				core::adc_sums(st.table.data(), s.m,
 							   reinterpret_cast<const uint8 *>(entries + s.code_at()), size, n,
 							   st.sums.data());
@@ -207,7 +207,8 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 						memcpy(&offset, e + s.offset_at(), sizeof(float));
 					c.distance = base + offset_weight * offset + st.sums[i];
 				}
-				st.pool.push_back(c); /* probe_more makes it a heap again */
+				/* guarded alone: the page walk around it may ERROR */
+				pg::guarded([&] { st.pool.push_back(c); }); /* probe_more makes it a heap again */
 			}
 		});
 }
@@ -224,8 +225,7 @@ probe_more(IndexScanDesc scan, ScanState &st, int count)
 		return false;
 	std::size_t end = Min(limit, st.probed + Max(count, 1));
 	for (; st.probed < end; st.probed++)
-		pg::guarded(
-			[&] { probe(scan, st, st.lists[st.probed].second, st.lists[st.probed].first); });
+		probe(scan, st, st.lists[st.probed].second, st.lists[st.probed].first);
 	/* once for all the lists read: linear, where a push each is n log n */
 	std::make_heap(st.pool.begin(), st.pool.end(), farther);
 	return true;
@@ -384,7 +384,7 @@ next_unordered(IndexScanDesc scan, ScanState &st, Candidate *out)
 	{
 		if (st.probed >= st.lists.size())
 			return false;
-		pg::guarded([&] { probe(scan, st, st.lists[st.probed].second, 0.0f); });
+		probe(scan, st, st.lists[st.probed].second, 0.0f);
 		st.probed++;
 		std::reverse(st.pool.begin(), st.pool.end()); /* popped from the back */
 	}
