@@ -380,17 +380,26 @@ pop_ranked(ScanState &st)
 bool
 next_unordered(IndexScanDesc scan, ScanState &st, Candidate *out)
 {
-	while (st.pool.empty())
+	for (;;)
 	{
-		if (st.probed >= st.lists.size())
-			return false;
-		probe(scan, st, st.lists[st.probed].second, 0.0f);
-		st.probed++;
-		std::reverse(st.pool.begin(), st.pool.end()); /* popped from the back */
+		while (st.pool.empty())
+		{
+			if (st.probed >= st.lists.size())
+				return false;
+			probe(scan, st, st.lists[st.probed].second, 0.0f);
+			st.probed++;
+			std::reverse(st.pool.begin(), st.pool.end()); /* popped from the back */
+		}
+		*out = st.pool.back();
+		st.pool.pop_back();
+		/* a damaged entry must not send the executor's fetch past the
+		 * table's end, as exact_distance guards the re-ranking's */
+		BlockNumber blkno = ItemPointerGetBlockNumber(&out->tid);
+		if (blkno >= st.heap_blocks)
+			st.heap_blocks = RelationGetNumberOfBlocks(scan->heapRelation);
+		if (blkno < st.heap_blocks)
+			return true;
 	}
-	*out = st.pool.back();
-	st.pool.pop_back();
-	return true;
 }
 
 /*
