@@ -237,6 +237,7 @@ write_floats(Relation index, const float *data, Size count)
 			first = BufferGetBlockNumber(buf);
 		Page page = BufferGetPage(buf);
 		Size n = Min(floats_per_page, count - done);
+		ensure_room(index, page, BufferGetBlockNumber(buf), n * sizeof(float));
 		memcpy(PageGetContents(page), data + done, n * sizeof(float));
 		set_contents_end(page, PageGetContents(page) + n * sizeof(float));
 		MarkBufferDirty(buf);
@@ -259,6 +260,7 @@ write_directory(Relation index, ForkNumber fork, int lists, const BlockNumber *h
 			first = BufferGetBlockNumber(buf);
 		Page page = BufferGetPage(buf);
 		int n = Min(static_cast<int>(heads_per_page), lists - list);
+		ensure_room(index, page, BufferGetBlockNumber(buf), n * sizeof(ListHead));
 		for (int i = 0; i < n; i++, list++)
 		{
 			ListHead *h = list_head(page, list);
@@ -323,6 +325,7 @@ file_entry(Relation index, BuildState *st, int list)
 	Buffer buf = new_page(index, MAIN_FORKNUM, page_list);
 	BlockNumber blkno = BufferGetBlockNumber(buf);
 	Page page = BufferGetPage(buf);
+	ensure_room(index, page, blkno, size);
 	memcpy(entries_of(page), st->entry, size);
 	set_contents_end(page, entries_of(page) + size);
 	MarkBufferDirty(buf);
@@ -403,6 +406,9 @@ build(Relation heap, Relation index, IndexInfo *info)
 	st.vector = static_cast<float *>(palloc(sizeof(float) * st.dims));
 	st.scratch = static_cast<float *>(palloc(sizeof(float) * st.dims));
 	pg_prng_seed(&st.rng, sample_seed);
+
+	/* the options' errors (m too large for a page...) before any work */
+	(void) new_shape(index, 0);
 
 	/* 1. sample */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, phase_sampling);

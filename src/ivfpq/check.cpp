@@ -135,13 +135,21 @@ check_floats(Relation index, BlockNumber start, Size count, const char *what, Re
 	}
 }
 
+/* The first visit of key: VisitedHash may throw (bad_alloc), and its
+ * caller here reads buffers, which may ERROR: only this call is guarded. */
+bool
+first_visit(core::VisitedHash &seen, uint64 key)
+{
+	return pg::guarded([&] { return seen.visit(key); });
+}
+
 /* Every list's chain, and the heap TIDs its entries hold into indexed. */
 void
 check_lists(Relation index, BlockNumber heap_blocks, const MetaPage &meta, const Shape &s,
 			Report &r, core::VisitedHash &indexed)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
-	core::VisitedHash pages_seen;
+	core::VisitedHash &pages_seen = *pg::make_owned<core::VisitedHash>();
 	const Size size = s.entry_size();
 	for (int list = 0; list < s.lists; list++)
 	{
@@ -176,7 +184,7 @@ check_lists(Relation index, BlockNumber heap_blocks, const MetaPage &meta, const
 					   "list %d links to block %u, out of bounds", list, blkno);
 				break;
 			}
-			if (!pages_seen.visit(blkno))
+			if (!first_visit(pages_seen, blkno))
 			{
 				report(r, blkno, InvalidOffsetNumber,
 					   "list %d reaches a page already in a list (a cycle or a shared page)", list);
@@ -206,7 +214,7 @@ check_lists(Relation index, BlockNumber heap_blocks, const MetaPage &meta, const
 					report(r, blkno, at, "entry has an invalid heap TID (%u,%u)",
 						   ItemPointerGetBlockNumberNoCheck(&tid),
 						   ItemPointerGetOffsetNumberNoCheck(&tid));
-				else if (!indexed.visit(heaptid_key(tid)))
+				else if (!first_visit(indexed, heaptid_key(tid)))
 					report(r, blkno, at, "heap TID (%u,%u) is indexed twice",
 						   ItemPointerGetBlockNumber(&tid), ItemPointerGetOffsetNumber(&tid));
 				if (s.has_offset())
@@ -245,7 +253,7 @@ check_index(Relation heap, Relation index, pg::CheckReport &r)
 	}
 	core::VisitedHash *indexed = pg::make_owned<core::VisitedHash>();
 	BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);
-	pg::guarded([&] { check_lists(index, heap_blocks, meta, s, r, *indexed); });
+	check_lists(index, heap_blocks, meta, s, r, *indexed);
 	check_heap_rows(heap, index, s.metric, s.dims, *indexed, r);
 }
 

@@ -63,9 +63,18 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 		*pages = 0;
 		return;
 	}
+	/* a damaged meta page makes the index unusable, not the planning of
+	 * every query on its table: the scan, if forced, raises the error */
 	Relation rel = index_open(index->indexoid, NoLock);
-	MetaPage meta = read_meta(rel);
+	MetaPage meta;
+	bool sound = read_meta_if_sound(rel, &meta);
 	index_close(rel, NoLock);
+	if (!sound)
+	{
+		*startup = *total = disable_cost;
+		*pages = 0;
+		return;
+	}
 
 	double tuples = Max(index->tuples, 1.0);
 	double lists = Max(static_cast<double>(meta.lists), 1.0);

@@ -46,6 +46,7 @@ read_tail(Relation index, const Model &model, int list)
 void
 append_to(Relation index, Buffer buf, const char *entry, Size size)
 {
+	ensure_room(index, BufferGetPage(buf), BufferGetBlockNumber(buf), size);
 	GenericXLogState *state = GenericXLogStart(index);
 	Page page = GenericXLogRegisterBuffer(state, buf, 0);
 	memcpy(contents_end(page), entry, size);
@@ -56,7 +57,9 @@ append_to(Relation index, Buffer buf, const char *entry, Size size)
 /*
  * Append to the list's last page if it has room; false if it has none (or
  * the list has no page yet). Follows next links that a concurrent insert
- * added after the directory was read.
+ * added after the directory was read: such a page may lie past the
+ * relation's size as first read, so a link beyond it reads the size again
+ * before calling the list damaged.
  */
 bool
 append_if_room(Relation index, const Model &model, int list, BlockNumber blkno, const char *entry)
@@ -66,6 +69,8 @@ append_if_room(Relation index, const Model &model, int list, BlockNumber blkno, 
 	/* a damaged chain could loop: a list has no more pages than the index */
 	for (BlockNumber pages = 0; blkno != InvalidBlockNumber; pages++)
 	{
+		if (blkno >= nblocks || pages >= nblocks)
+			nblocks = RelationGetNumberOfBlocks(index);
 		if (blkno >= nblocks || pages >= nblocks)
 			damaged_list(index, list, blkno);
 		Buffer buf = ReadBuffer(index, blkno);
@@ -148,7 +153,7 @@ append_page(Relation index, const Model &model, int list, const char *entry)
 	GenericXLogState *state = GenericXLogStart(index);
 	Page newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
 	init_page(newpage, page_list);
-	memcpy(entries_of(newpage), entry, size);
+	memcpy(entries_of(newpage), entry, size); /* append_entry checked it fits */
 	set_contents_end(newpage, entries_of(newpage) + size);
 	dirpage = GenericXLogRegisterBuffer(state, dirbuf, 0);
 	ListHead *h = list_head(dirpage, list);
@@ -170,6 +175,10 @@ append_page(Relation index, const Model &model, int list, const char *entry)
 void
 append_entry(Relation index, const Model &model, int list, const char *entry)
 {
+	/* a new page must hold it: an index from before CREATE INDEX checked m */
+	if (model.shape.entry_size() > page_room)
+		elog(ERROR, "index \"%s\" has entries of %zu bytes, more than a page's %zu",
+			 RelationGetRelationName(index), model.shape.entry_size(), page_room);
 	if (!append_if_room(index, model, list, read_tail(index, model, list), entry))
 		append_page(index, model, list, entry);
 }

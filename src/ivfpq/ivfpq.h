@@ -111,6 +111,8 @@ constexpr Size page_room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(si
 constexpr Size floats_per_page = page_room / sizeof(float);
 constexpr Size heads_per_page = page_room / sizeof(ListHead);
 
+static_assert(sizeof(MetaPage) <= page_room, "the meta page holds a MetaPage");
+
 /* Options (WITH (...)); 0 means "choose from the data". */
 struct Options
 {
@@ -216,13 +218,21 @@ entries_of(Page page)
 {
 	return PageGetContents(page);
 }
+/* ERROR unless page (block blkno, locked for writing) has room for size
+ * more bytes at pd_lower: every writer checks, so that no option and no
+ * damage makes one write past its page into the next buffer. */
+void ensure_room(Relation index, Page page, BlockNumber blkno, Size size);
 /* The shape a new index gets from its column, opclass and options. */
 Shape new_shape(Relation index, int rows_estimate);
 int option_training_sample(Relation index);
 /* The meta page, checked; ERROR if it is not an ivfpq meta page. */
 MetaPage read_meta(Relation index);
+/* The same without the ERROR: false if the meta page is not sound (the
+ * buffer manager may still raise one for a page it cannot read). */
+bool read_meta_if_sound(Relation index, MetaPage *out);
 Shape shape_of(Relation index, const MetaPage &meta);
-/* The trained model, cached for the backend. */
+/* The trained model, cached for the backend, valid until
+ * CurrentMemoryContext is reset (see utils.cpp). */
 const Model &load_model(Relation index);
 /* The list nearest to each of n vectors (n x dims) into lists. */
 void nearest_lists(const Model &model, const float *vectors, int n, uint32 *lists);
@@ -251,17 +261,26 @@ BlockNumber list_first_page(Relation index, BlockNumber directory_blkno, int lis
  * Call f(buffer, page) on each page of a list's chain in turn, holding that
  * page's lock (BUFFER_LOCK_SHARE or _EXCLUSIVE) and no other. Stops at a
  * damaged page, and after as many pages as the index has, since a damaged
- * chain could loop. f may change the entries, not the chain.
+ * chain could loop. f may change the entries, not the chain. Before each
+ * page, with no lock held, unlocked() runs if given: VACUUM naps there.
+ *
+ * The walk ends at pages added since it began (linked by concurrent
+ * inserts): they hold entries only of rows newer than the walk, which no
+ * scan's snapshot shows and no VACUUM has to remove; a VACUUM that
+ * followed them could chase a busy list's tail for ever.
  */
 template <typename F>
 void
-for_each_list_page(Relation index, BlockNumber directory_blkno, int list, int lock, F &&f)
+for_each_list_page(Relation index, BlockNumber directory_blkno, int list, int lock, F &&f,
+				   void (*unlocked)() = nullptr)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	BlockNumber blkno = list_first_page(index, directory_blkno, list);
 	for (BlockNumber pages = 0; blkno != InvalidBlockNumber && blkno < nblocks && pages < nblocks;
 		 pages++)
 	{
+		if (unlocked != nullptr)
+			unlocked();
 		CHECK_FOR_INTERRUPTS();
 		Buffer buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, lock);

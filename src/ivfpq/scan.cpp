@@ -27,17 +27,25 @@
  * computes the indexed value as CREATE INDEX would (expressions included),
  * and returns rows with exact distances: the executor needs no recheck.
  * Rows the snapshot cannot see are dropped here, as the executor would.
+ *
+ * A query that nothing is nearest to (NULL, or a zero vector under cosine)
+ * has every distance NULL or NaN, which a sort puts in any order after the
+ * rest: the scan returns every entry then, list by list, unranked, as a
+ * sequential scan and a sort would return every row.
  */
 #include "ivfpq/ivfpq.h"
 #include "pg/guc.h"
 
 extern "C" {
+#include "access/heapam.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 }
 
 #include <algorithm>
@@ -77,6 +85,7 @@ struct ScanState
 	float list_margin = 0;  /* the most a row was nearer than its list's centroid */
 	bool started = false;
 	bool exhausted = false;
+	bool unordered = false; /* no query to rank by: every entry, as it comes */
 
 	/* the heap, for exact distances: set up on first use, since
 	 * ambeginscan runs before the scan knows its heap relation */
@@ -174,9 +183,10 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 		index, model.directory_blkno, list, BUFFER_LOCK_SHARE, [&](Buffer, Page page) {
 			int n = entry_count(page, size);
 			const char *entries = entries_of(page);
-			if (s.trained && n > 0)
+			bool estimate = s.trained && !st.unordered;
+			if (estimate && n > 0)
 			{
-				st.sums.resize(n);
+				pg::guarded([&] { st.sums.resize(n); });
 				core::adc_sums(st.table.data(), s.m,
 							   reinterpret_cast<const uint8 *>(entries + s.code_at()), size, n,
 							   st.sums.data());
@@ -190,14 +200,15 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 					continue;
 				c.distance = 0;
 				c.list_distance = centroid_distance;
-				if (s.trained)
+				if (estimate)
 				{
 					float offset = 0;
 					if (s.has_offset())
 						memcpy(&offset, e + s.offset_at(), sizeof(float));
 					c.distance = base + offset_weight * offset + st.sums[i];
 				}
-				st.pool.push_back(c); /* probe_more makes it a heap again */
+				/* guarded alone: the page walk around it may ERROR */
+				pg::guarded([&] { st.pool.push_back(c); }); /* probe_more makes it a heap again */
 			}
 		});
 }
@@ -214,8 +225,7 @@ probe_more(IndexScanDesc scan, ScanState &st, int count)
 		return false;
 	std::size_t end = Min(limit, st.probed + Max(count, 1));
 	for (; st.probed < end; st.probed++)
-		pg::guarded(
-			[&] { probe(scan, st, st.lists[st.probed].second, st.lists[st.probed].first); });
+		probe(scan, st, st.lists[st.probed].second, st.lists[st.probed].first);
 	/* once for all the lists read: linear, where a push each is n log n */
 	std::make_heap(st.pool.begin(), st.pool.end(), farther);
 	return true;
@@ -237,6 +247,54 @@ open_heap(IndexScanDesc scan, ScanState &st)
 		AllocSetContextCreate(CurrentMemoryContext, "vecdb ivfpq re-rank", ALLOCSET_DEFAULT_SIZES);
 }
 
+/*
+ * What heap_hot_search_buffer does for a fetch with an MVCC snapshot under
+ * SERIALIZABLE, but for the predicate lock: the check that the version
+ * read was not written by a concurrent transaction (heap tables only; the
+ * fetch's buffer is the slot's).
+ */
+void
+check_conflict_out(Relation heap, TupleTableSlot *slot, bool visible, Snapshot snapshot)
+{
+	if (!IsolationIsSerializable() || !TTS_IS_BUFFERTUPLE(slot))
+		return;
+	auto *b = reinterpret_cast<BufferHeapTupleTableSlot *>(slot);
+	LockBuffer(b->buffer, BUFFER_LOCK_SHARE);
+	HeapCheckForSerializableConflictOut(visible, heap, b->base.tuple, b->buffer, snapshot);
+	LockBuffer(b->buffer, BUFFER_LOCK_UNLOCK);
+}
+
+/*
+ * The version of the row at tid that the scan's snapshot shows, into
+ * st.slot; false if it shows none. Fetched once, and without the SSI
+ * predicate lock that a fetch with the scan's snapshot takes: that would
+ * lock every row re-ranked, when only the rows returned are read by the
+ * query. The executor's own fetch of a returned row locks it; for the
+ * rest, the lock on the whole index that the scan takes (ampredlocks is
+ * false) sees any change of a row's vector, which inserts an entry.
+ * So the HOT chain is walked with SnapshotAny, each version checked
+ * against the snapshot here.
+ */
+bool
+fetch_visible(IndexScanDesc scan, ScanState &st, ItemPointerData tid)
+{
+	Relation heap = scan->heapRelation;
+	bool call_again = false;
+	bool all_dead = false;
+	ItemPointerData at = tid; /* the fetch moves it along the HOT chain */
+	while (table_index_fetch_tuple(st.fetch, &at, SnapshotAny, st.slot, &call_again, &all_dead))
+	{
+		bool visible = table_tuple_satisfies_snapshot(heap, st.slot, scan->xs_snapshot);
+		check_conflict_out(heap, st.slot, visible, scan->xs_snapshot);
+		if (visible)
+			return true;
+		ExecClearTuple(st.slot);
+		if (!call_again)
+			break;
+	}
+	return false;
+}
+
 /* The exact ranking distance of the row at tid, as the snapshot shows it;
  * false if it shows none. */
 bool
@@ -250,10 +308,7 @@ exact_distance(IndexScanDesc scan, ScanState &st, ItemPointerData tid, float *ou
 		if (ItemPointerGetBlockNumber(&tid) >= st.heap_blocks)
 			return false;
 	}
-	bool call_again = false;
-	bool all_dead = false;
-	ItemPointerData at = tid; /* the fetch moves it along a HOT chain */
-	if (!table_index_fetch_tuple(st.fetch, &at, scan->xs_snapshot, st.slot, &call_again, &all_dead))
+	if (!fetch_visible(scan, st, tid))
 		return false;
 
 	MemoryContext old = MemoryContextSwitchTo(st.row_context);
@@ -318,6 +373,33 @@ pop_ranked(ScanState &st)
 	Candidate c = st.ranked.back();
 	st.ranked.pop_back();
 	return c;
+}
+
+/* Without a query: the next entry of the lists in turn, false after the
+ * last list's. The executor's fetch drops the rows its snapshot hides. */
+bool
+next_unordered(IndexScanDesc scan, ScanState &st, Candidate *out)
+{
+	for (;;)
+	{
+		while (st.pool.empty())
+		{
+			if (st.probed >= st.lists.size())
+				return false;
+			probe(scan, st, st.lists[st.probed].second, 0.0f);
+			st.probed++;
+			std::reverse(st.pool.begin(), st.pool.end()); /* popped from the back */
+		}
+		*out = st.pool.back();
+		st.pool.pop_back();
+		/* a damaged entry must not send the executor's fetch past the
+		 * table's end, as exact_distance guards the re-ranking's */
+		BlockNumber blkno = ItemPointerGetBlockNumber(&out->tid);
+		if (blkno >= st.heap_blocks)
+			st.heap_blocks = RelationGetNumberOfBlocks(scan->heapRelation);
+		if (blkno < st.heap_blocks)
+			return true;
+	}
 }
 
 /*
@@ -391,6 +473,7 @@ rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 		memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
 	st->started = false;
 	st->exhausted = false;
+	st->unordered = false;
 	st->probed = 0;
 	st->pool.clear();
 	st->ranked.clear();
@@ -410,7 +493,15 @@ get_tuple(IndexScanDesc scan, ScanDirection dir)
 		if (st->fetch == nullptr)
 			open_heap(scan, *st);
 		if (!set_query(scan, *st))
-			st->exhausted = true;
+		{
+			/* every list, in list order */
+			st->unordered = true;
+			pg::guarded([&] {
+				st->lists.resize(st->model->shape.lists);
+				for (int list = 0; list < st->model->shape.lists; list++)
+					st->lists[list] = {0.0f, list};
+			});
+		}
 		else
 		{
 			pg::guarded([&] { prepare_search(*st); });
@@ -420,6 +511,18 @@ get_tuple(IndexScanDesc scan, ScanDirection dir)
 	}
 
 	Candidate c;
+	if (st->unordered)
+	{
+		if (!next_unordered(scan, *st, &c))
+		{
+			st->exhausted = true;
+			return false;
+		}
+		scan->xs_heaptid = c.tid;
+		scan->xs_recheck = false;
+		scan->xs_recheckorderby = false;
+		return true;
+	}
 	while (!st->exhausted && next_row(scan, *st, &c))
 	{
 		if (pg::ivfpq_iterative_scan == pg::iterative_scan_strict && c.distance < st->last_distance)

@@ -8,6 +8,7 @@
 extern "C" {
 #include "access/genam.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 }
 
@@ -80,7 +81,50 @@ options_of(Relation index)
 	return reinterpret_cast<const Options *>(index->rd_options);
 }
 
+/* The largest divisor of dims that is at most limit (1 divides all). */
+int
+largest_divisor_within(int dims, int limit)
+{
+	for (int d = Min(dims, limit); d > 1; d--)
+		if (dims % d == 0)
+			return d;
+	return 1;
+}
+
+/*
+ * An entry must fit an empty list page, or filing it would write past the
+ * page's end into the next buffer. Checked even for an index built
+ * untrained (whose entries are bare heap TIDs), since the REINDEX that
+ * trains it takes the same m.
+ */
+void
+check_entry_fits(const Shape &untrained, int m)
+{
+	Shape s = untrained;
+	s.trained = true;
+	s.m = m;
+	if (s.entry_size() <= page_room)
+		return;
+	int most = static_cast<int>(page_room - s.code_at());
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("ivfpq entries of m = %d code bytes take %zu bytes, more than the %zu a page "
+					"holds",
+					m, s.entry_size(), page_room),
+			 errhint("Choose m at most %d; the largest divisor of %d that fits is %d.", most,
+					 s.dims, largest_divisor_within(s.dims, most))));
+}
+
 } // namespace
+
+void
+ensure_room(Relation index, Page page, BlockNumber blkno, Size size)
+{
+	Size free = PageGetExactFreeSpace(page);
+	if (free < size)
+		elog(ERROR, "index \"%s\" block %u has %zu bytes of room, a write needs %zu",
+			 RelationGetRelationName(index), blkno, free, size);
+}
 
 Shape
 new_shape(Relation index, int rows)
@@ -103,6 +147,7 @@ new_shape(Relation index, int rows)
 				 errmsg("m = %d does not divide the %d dimensions of the column", m, s.dims),
 				 errhint("Choose m among the divisors of %d; by default m is the one nearest %d.",
 						 s.dims, default_m(s.dims))));
+	check_entry_fits(s, m);
 	if (!s.trained)
 		return s; /* an empty table: one list, no codes */
 
@@ -135,19 +180,35 @@ corrupted_meta(Relation index)
 			 errhint("REINDEX the index.")));
 }
 
+/* The meta page's contents into out; false if the page is not an ivfpq
+ * meta page. */
+static bool
+copy_meta(Relation index, MetaPage *out)
+{
+	Buffer buf = ReadBuffer(index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	Page page = BufferGetPage(buf);
+	bool sound = page_is_sound(page, page_meta) && meta_of(page)->magic == meta_magic;
+	if (sound)
+		*out = *meta_of(page);
+	UnlockReleaseBuffer(buf);
+	return sound;
+}
+
+bool
+read_meta_if_sound(Relation index, MetaPage *out)
+{
+	return RelationGetNumberOfBlocks(index) > 0 && copy_meta(index, out) &&
+		   out->version == format_version;
+}
+
 MetaPage
 read_meta(Relation index)
 {
 	if (RelationGetNumberOfBlocks(index) == 0)
 		corrupted_meta(index);
-	Buffer buf = ReadBuffer(index, meta_blkno);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	Page page = BufferGetPage(buf);
-	bool sound = page_is_sound(page, page_meta) && meta_of(page)->magic == meta_magic;
 	MetaPage meta;
-	if (sound)
-		meta = *meta_of(page);
-	UnlockReleaseBuffer(buf);
+	bool sound = copy_meta(index, &meta);
 	if (!sound)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -173,7 +234,7 @@ shape_of(Relation index, const MetaPage &meta)
 		(s.trained && (s.m < 1 || s.m > s.dims || s.dims % s.m != 0)) ||
 		(!s.trained && s.lists != 1) || meta.directory_blkno >= nblocks ||
 		meta.directory_pages != (s.lists + heads_per_page - 1) / heads_per_page ||
-		meta.directory_blkno + meta.directory_pages > nblocks)
+		meta.directory_blkno + meta.directory_pages > nblocks || s.entry_size() > page_room)
 		corrupted_meta(index);
 	return s;
 }
@@ -210,55 +271,108 @@ read_floats(Relation index, BlockNumber start, Size count, float *out)
 	}
 }
 
+/*
+ * A model as the backend caches it, in a memory context of its own. Pins
+ * count the scans, inserts and VACUUMs using it: one an invalidation drops
+ * from the cache (it is no longer cached) is freed when its last pin goes.
+ */
+struct CachedModel
+{
+	MemoryContext context; /* holds this and model */
+	Model *model;
+	int pins;
+	bool cached; /* the cache still lists it */
+};
+
 struct CacheEntry
 {
 	Oid relid; /* the hash key */
-	uint64 build_id;
-	MemoryContext context; /* holds model */
-	Model *model;
+	CachedModel *cached;
 };
 
 HTAB *model_cache = nullptr;
 
-} // namespace
+void
+free_if_unused(CachedModel *m)
+{
+	if (!m->cached && m->pins == 0)
+		MemoryContextDelete(m->context);
+}
+
+/* Drop an entry's model from the cache, freeing it now if nothing uses it. */
+void
+forget(CacheEntry *entry)
+{
+	CachedModel *m = entry->cached;
+	Oid relid = entry->relid;
+	hash_search(model_cache, &relid, HASH_REMOVE, nullptr);
+	m->cached = false;
+	free_if_unused(m);
+}
 
 /*
- * The cache keeps one model per index for the backend's life; a rebuilt
- * index (new build_id) replaces it. An index cannot be rebuilt while this
- * backend scans it (REINDEX refuses an index in use), so a model a scan
- * holds stays valid until the scan ends.
+ * A relcache invalidation of an index (REINDEX, DROP INDEX, or any change
+ * to its pg_class row), or of everything (InvalidOid: a cache reset),
+ * drops the cached models, so that no dropped or rebuilt index's model
+ * stays behind in a long-lived backend. Only memory is freed here: no
+ * catalog access, no ERROR.
  */
-const Model &
-load_model(Relation index)
+void
+invalidate_models(Datum, Oid relid)
 {
-	MetaPage meta = read_meta(index);
 	if (model_cache == nullptr)
+		return;
+	if (OidIsValid(relid))
 	{
-		HASHCTL ctl;
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(CacheEntry);
-		ctl.hcxt = TopMemoryContext;
-		model_cache =
-			hash_create("vecdb ivfpq models", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		auto *entry =
+			static_cast<CacheEntry *>(hash_search(model_cache, &relid, HASH_FIND, nullptr));
+		if (entry != nullptr)
+			forget(entry);
+		return;
 	}
-	Oid relid = RelationGetRelid(index);
-	bool found;
-	auto *entry = static_cast<CacheEntry *>(hash_search(model_cache, &relid, HASH_ENTER, &found));
-	if (found && entry->model != nullptr && entry->build_id == meta.build_id)
-		return *entry->model;
-	if (found && entry->context != nullptr)
-		MemoryContextDelete(entry->context);
-	entry->model = nullptr;
-	entry->context = nullptr;
+	HASH_SEQ_STATUS seq;
+	hash_seq_init(&seq, model_cache);
+	/* removing the entry just returned is allowed during a scan */
+	while (auto *entry = static_cast<CacheEntry *>(hash_seq_search(&seq)))
+		forget(entry);
+}
 
+struct Pin
+{
+	MemoryContextCallback callback;
+	CachedModel *model;
+};
+
+/* Pin m until CurrentMemoryContext is reset or deleted (on ERROR too). */
+const Model &
+pin(CachedModel *m)
+{
+	auto *p = static_cast<Pin *>(palloc(sizeof(Pin)));
+	p->model = m;
+	p->callback.arg = p;
+	p->callback.func = [](void *arg) {
+		CachedModel *pinned = static_cast<Pin *>(arg)->model;
+		pinned->pins--;
+		free_if_unused(pinned);
+	};
+	m->pins++;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &p->callback);
+	return *m->model;
+}
+
+/* The model of an index, read from its pages into a new context. */
+CachedModel *
+read_model(Relation index, const MetaPage &meta)
+{
 	Shape s = shape_of(index, meta);
 	MemoryContext context =
 		AllocSetContextCreate(TopMemoryContext, "vecdb ivfpq model", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(context);
+	CachedModel *cached = nullptr;
 	PG_TRY();
 	{
 		Model *model = pg::make_owned<Model>(s);
-		model->relid = relid;
+		model->relid = RelationGetRelid(index);
 		model->build_id = meta.build_id;
 		model->directory_blkno = meta.directory_blkno;
 		model->directory_pages = meta.directory_pages;
@@ -281,20 +395,59 @@ load_model(Relation index)
 			pfree(codebooks);
 			pg::guarded([&] { model->prepare_assigner(); });
 		}
-		entry->model = model;
-		entry->context = context;
-		entry->build_id = meta.build_id;
+		cached = static_cast<CachedModel *>(palloc(sizeof(CachedModel)));
+		*cached = CachedModel{context, model, 0, false};
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(context);
-		hash_search(model_cache, &relid, HASH_REMOVE, nullptr);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	return *entry->model;
+	return cached;
+}
+
+} // namespace
+
+/*
+ * The cache keeps one model per index until a relcache invalidation of the
+ * index (see invalidate_models) or a rebuild (a new build_id) replaces it.
+ * The model returned stays valid until CurrentMemoryContext goes: it is
+ * pinned there, so an invalidation that arrives while a scan runs frees it
+ * only once the scan is over.
+ *
+ * (Not rd_amcache: a relcache flush pfrees that one chunk, which neither
+ * runs the model's destructors nor waits for a scan still using it.)
+ */
+const Model &
+load_model(Relation index)
+{
+	MetaPage meta = read_meta(index);
+	if (model_cache == nullptr)
+	{
+		HASHCTL ctl;
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CacheEntry);
+		ctl.hcxt = TopMemoryContext;
+		model_cache =
+			hash_create("vecdb ivfpq models", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(invalidate_models, static_cast<Datum>(0));
+	}
+	Oid relid = RelationGetRelid(index);
+	auto *entry = static_cast<CacheEntry *>(hash_search(model_cache, &relid, HASH_FIND, nullptr));
+	if (entry != nullptr && entry->cached->model->build_id == meta.build_id)
+		return pin(entry->cached);
+	if (entry != nullptr)
+		forget(entry);
+
+	CachedModel *cached = read_model(index, meta);
+	bool found;
+	entry = static_cast<CacheEntry *>(hash_search(model_cache, &relid, HASH_ENTER, &found));
+	entry->cached = cached;
+	cached->cached = true;
+	return pin(cached);
 }
 
 void

@@ -24,40 +24,43 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 	const Size size = model.shape.entry_size();
 	stats->num_index_tuples = 0;
 	for (int list = 0; list < model.shape.lists; list++)
-		for_each_list_page(index, model.directory_blkno, list, BUFFER_LOCK_EXCLUSIVE,
-						   [&](Buffer buf, Page page) {
-							   vacuum_delay_point();
-							   int n = entry_count(page, size);
-							   char *entries = entries_of(page);
-							   bool is_dead[BLCKSZ / sizeof(ItemPointerData)];
-							   int dead = 0;
-							   for (int i = 0; i < n; i++)
-							   {
-								   ItemPointerData tid;
-								   memcpy(&tid, entries + i * size, sizeof(tid));
-								   is_dead[i] = callback(&tid, callback_state);
-								   dead += is_dead[i];
-							   }
-							   if (dead > 0)
-							   {
-								   GenericXLogState *state = GenericXLogStart(index);
-								   page = GenericXLogRegisterBuffer(state, buf, 0);
-								   entries = entries_of(page);
-								   int kept = 0;
-								   for (int i = 0; i < n; i++)
-								   {
-									   if (is_dead[i])
-										   continue;
-									   if (kept != i)
-										   memmove(entries + kept * size, entries + i * size, size);
-									   kept++;
-								   }
-								   set_contents_end(page, entries + kept * size);
-								   GenericXLogFinish(state);
-								   stats->tuples_removed += dead;
-							   }
-							   stats->num_index_tuples += n - dead;
-						   });
+		for_each_list_page(
+			index, model.directory_blkno, list, BUFFER_LOCK_EXCLUSIVE,
+			[&](Buffer buf, Page page) {
+				int n = entry_count(page, size);
+				char *entries = entries_of(page);
+				bool is_dead[BLCKSZ / sizeof(ItemPointerData)];
+				int dead = 0;
+				for (int i = 0; i < n; i++)
+				{
+					ItemPointerData tid;
+					memcpy(&tid, entries + i * size, sizeof(tid));
+					is_dead[i] = callback(&tid, callback_state);
+					dead += is_dead[i];
+				}
+				if (dead > 0)
+				{
+					GenericXLogState *state = GenericXLogStart(index);
+					page = GenericXLogRegisterBuffer(state, buf, 0);
+					entries = entries_of(page);
+					int kept = 0;
+					for (int i = 0; i < n; i++)
+					{
+						if (is_dead[i])
+							continue;
+						if (kept != i)
+							memmove(entries + kept * size, entries + i * size, size);
+						kept++;
+					}
+					set_contents_end(page, entries + kept * size);
+					GenericXLogFinish(state);
+					stats->tuples_removed += dead;
+				}
+				stats->num_index_tuples += n - dead;
+			},
+			/* a nap with the page locked would stall
+			 * every insert into the list */
+			vacuum_delay_point);
 	stats->num_pages = RelationGetNumberOfBlocks(index);
 	return stats;
 }
