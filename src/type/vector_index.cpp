@@ -99,6 +99,8 @@ prepare_index_vector(core::Metric metric, int dims, Datum value, float *out)
 	Vector *v = datum_get_vector(value);
 	check_expected_dim(dims, v->dim);
 	memcpy(out, v->x, sizeof(float) * dims);
+	if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value))
+		pfree(v);
 	if (core::metric_normalizes(metric))
 	{
 		double norm = std::sqrt(static_cast<double>(core::squared_norm(out, dims)));
@@ -107,8 +109,6 @@ prepare_index_vector(core::Metric metric, int dims, Datum value, float *out)
 		for (int i = 0; i < dims; i++)
 			out[i] = static_cast<float>(out[i] / norm);
 	}
-	if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value))
-		pfree(v);
 	return true;
 }
 
