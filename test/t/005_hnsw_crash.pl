@@ -27,6 +27,10 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+
+use FindBin;
+use lib $FindBin::RealBin;
+use VecdbTest qw(find_pgbench);
 use Time::HiRes qw(time sleep);
 
 my $dims = 32;
@@ -36,19 +40,6 @@ my $run_seconds = 8;         # of concurrent inserts before the crash
 
 my $random_vector = "ARRAY(SELECT random() - 0.5 FROM generate_series(1, $dims))::real[]::vector";
 
-# pgbench: on the PATH (test/run puts PostgreSQL's bin directory there), or
-# in pg_config's bin directory.
-sub find_pgbench
-{
-	for my $dir (split /:/, $ENV{PATH} // '')
-	{
-		return "$dir/pgbench" if $dir ne '' && -x "$dir/pgbench";
-	}
-	my $bindir = `pg_config --bindir`;
-	chomp $bindir;
-	return "$bindir/pgbench" if $bindir ne '' && -x "$bindir/pgbench";
-	return '/usr/lib/postgresql/15/bin/pgbench';
-}
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;

@@ -22,6 +22,10 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib $FindBin::RealBin;
+use VecdbTest qw(find_pgbench);
+
 my $dims = 32;
 my $n_queries = 20;
 my $min_recall = 0.9;
@@ -43,19 +47,6 @@ my @methods = (
 
 my $random_vector = "ARRAY(SELECT random() - 0.5 FROM generate_series(1, $dims))::real[]::vector";
 
-# pgbench: on the PATH (test/run puts PostgreSQL's bin directory there), or
-# in pg_config's bin directory.
-sub find_pgbench
-{
-	for my $dir (split /:/, $ENV{PATH} // '')
-	{
-		return "$dir/pgbench" if $dir ne '' && -x "$dir/pgbench";
-	}
-	my $bindir = `pg_config --bindir`;
-	chomp $bindir;
-	return "$bindir/pgbench" if $bindir ne '' && -x "$bindir/pgbench";
-	return '/usr/lib/postgresql/15/bin/pgbench';
-}
 
 my $node = PostgreSQL::Test::Cluster->new('concurrency');
 $node->init;

@@ -25,22 +25,15 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib $FindBin::RealBin;
+use VecdbTest qw(find_pgbench);
+
 my $dims = 512;
 my $clients = 16;
 my $per_client = 150;
 my $seeded = 20;
 
-sub find_pgbench
-{
-	for my $dir (split /:/, $ENV{PATH} // '')
-	{
-		return "$dir/pgbench" if $dir ne '' && -x "$dir/pgbench";
-	}
-	my $bindir = `pg_config --bindir`;
-	chomp $bindir;
-	return "$bindir/pgbench" if $bindir ne '' && -x "$bindir/pgbench";
-	return '/usr/lib/postgresql/15/bin/pgbench';
-}
 
 my $node = PostgreSQL::Test::Cluster->new('ivfpq_append');
 $node->init;

@@ -7,12 +7,26 @@ use warnings;
 use Exporter 'import';
 our @EXPORT_OK = qw(random_float_bits pick random_vector_text field_patch patched_bytes
   restore_files damage_test_node psql_outcome is_clean_outcome random_bytes_patches
-  random_u16_patch region_patch);
+  random_u16_patch region_patch find_pgbench);
 
 use File::Copy qw(copy);
 use PostgreSQL::Test::Cluster;
 
 my $BLCKSZ = 8192;
+
+# pgbench: on the PATH (test/run puts PostgreSQL's bin directory there), or
+# in pg_config's bin directory.
+sub find_pgbench
+{
+	for my $dir (split /:/, $ENV{PATH} // '')
+	{
+		return "$dir/pgbench" if $dir ne '' && -x "$dir/pgbench";
+	}
+	my $bindir = `pg_config --bindir`;
+	chomp $bindir;
+	return "$bindir/pgbench" if $bindir ne '' && -x "$bindir/pgbench";
+	return '/usr/lib/postgresql/15/bin/pgbench';
+}
 
 # A random float4, as its 32 bits: half the time any finite bit pattern
 # (denormals, -0, the extremes), half the time a modest value. Callers seed
