@@ -10,7 +10,7 @@ VECDB_ROOT=${VECDB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # Debian packages the build, the tests, the demo and the benchmarks use.
 # libopenblas0-pthread: the BLAS alternative (libblas.so.3) then points to
 # OpenBLAS, not the reference BLAS that makes faiss's batched searches (the
-# benchmark's references) about 10 x slower.
+# benchmark's references) about 10 x slower. sqlsmith: test/run's random SQL.
 VECDB_PACKAGES=(
 	build-essential ca-certificates git sudo
 	postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
@@ -20,6 +20,7 @@ VECDB_PACKAGES=(
 	python3 python3-numpy python3-psycopg python3-matplotlib
 	python3-hnswlib python3-faiss dataset-fashion-mnist
 	libopenblas0-pthread
+	sqlsmith
 )
 
 vecdb_log() { echo "vecdb: $*" >&2; }
