@@ -94,12 +94,17 @@ vecdb_build_install_sanitized()
 # runner's, and the TAP tests' through PostgreSQL::Test::Cluster) can load
 # the sanitized vecdb. Reports go to LOGDIR/report.PID, not to the server
 # log; a finding aborts the process. Leaks are not looked for: a backend
-# exits without freeing what it keeps to its end, by design.
+# exits without freeing what it keeps to its end, by design. libubsan is
+# preloaded too: loaded with vecdb.so, it would read UBSAN_OPTIONS after
+# the postmaster has written its process title over the environment, and
+# so report to stderr and exit(1) instead.
 vecdb_sanitizer_wrappers()
 {
-	local dir=$1 logdir=$2 libasan
+	local dir=$1 logdir=$2 libasan libubsan
 	libasan=$(${CXX:-g++} -print-file-name=libasan.so)
-	[ -e "$libasan" ] || { vecdb_log "no libasan.so for ${CXX:-g++}"; return 1; }
+	libubsan=$(${CXX:-g++} -print-file-name=libubsan.so)
+	[ -e "$libasan" ] && [ -e "$libubsan" ] ||
+		{ vecdb_log "no libasan.so or libubsan.so for ${CXX:-g++}"; return 1; }
 	mkdir -p "$dir" "$logdir"
 	# see test/asan/init_first.c: without it postgres hangs at its start
 	${CC:-gcc} -shared -fPIC -O1 -Wl,-z,initfirst -o "$dir/init_first.so" \
@@ -109,7 +114,7 @@ vecdb_sanitizer_wrappers()
 	cat >"$dir/pg_ctl" <<-EOF
 		#!/bin/sh
 		# made by vecdb_sanitizer_wrappers (scripts/lib.sh)
-		LD_PRELOAD=$libasan:$dir/init_first.so\${LD_PRELOAD:+:\$LD_PRELOAD}
+		LD_PRELOAD=$libasan:$libubsan:$dir/init_first.so\${LD_PRELOAD:+:\$LD_PRELOAD}
 		ASAN_OPTIONS=$common:detect_leaks=0:quarantine_size_mb=64
 		UBSAN_OPTIONS=$common:print_stacktrace=1:halt_on_error=1
 		export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
