@@ -94,17 +94,15 @@ vecdb_build_install_sanitized()
 # runner's, and the TAP tests' through PostgreSQL::Test::Cluster) can load
 # the sanitized vecdb. Reports go to LOGDIR/report.PID, not to the server
 # log; a finding aborts the process. Leaks are not looked for: a backend
-# exits without freeing what it keeps to its end, by design. libubsan is
-# preloaded too: loaded with vecdb.so, it would read UBSAN_OPTIONS after
-# the postmaster has written its process title over the environment, and
-# so report to stderr and exit(1) instead.
+# exits without freeing what it keeps to its end, by design. UBSan's runtime
+# reads UBSAN_OPTIONS only at its first report, after the postmaster has
+# written its process title over the environment: its reports go to the
+# server log and the process exits with status 1 (test/run looks there too).
 vecdb_sanitizer_wrappers()
 {
-	local dir=$1 logdir=$2 libasan libubsan
+	local dir=$1 logdir=$2 libasan
 	libasan=$(${CXX:-g++} -print-file-name=libasan.so)
-	libubsan=$(${CXX:-g++} -print-file-name=libubsan.so)
-	[ -e "$libasan" ] && [ -e "$libubsan" ] ||
-		{ vecdb_log "no libasan.so or libubsan.so for ${CXX:-g++}"; return 1; }
+	[ -e "$libasan" ] || { vecdb_log "no libasan.so for ${CXX:-g++}"; return 1; }
 	mkdir -p "$dir" "$logdir"
 	# see test/asan/init_first.c: without it postgres hangs at its start
 	${CC:-gcc} -shared -fPIC -O1 -Wl,-z,initfirst -o "$dir/init_first.so" \
@@ -114,7 +112,7 @@ vecdb_sanitizer_wrappers()
 	cat >"$dir/pg_ctl" <<-EOF
 		#!/bin/sh
 		# made by vecdb_sanitizer_wrappers (scripts/lib.sh)
-		LD_PRELOAD=$libasan:$libubsan:$dir/init_first.so\${LD_PRELOAD:+:\$LD_PRELOAD}
+		LD_PRELOAD=$libasan:$dir/init_first.so\${LD_PRELOAD:+:\$LD_PRELOAD}
 		ASAN_OPTIONS=$common:detect_leaks=0:quarantine_size_mb=64
 		UBSAN_OPTIONS=$common:print_stacktrace=1:halt_on_error=1
 		export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
