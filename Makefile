@@ -6,6 +6,7 @@
 #   make bench-kernels         Google Benchmark of the distance kernels
 #   make bench-quantizer       timings of k-means and product quantization
 #   make fuzz                  libFuzzer targets (clang-14) for the input parsers
+#   make VECDB_SANITIZE=1      an ASan + UBSan build (see test/run --asan)
 #
 # The full test command, which also installs dependencies and starts its own
 # throwaway server, is test/run (see README.md).
@@ -35,6 +36,22 @@ ifdef VECDB_WERROR
 PG_CXXFLAGS += -Werror
 endif
 SHLIB_LINK = -lstdc++
+
+# VECDB_SANITIZE=1: AddressSanitizer and UBSan (test/run --asan). The server
+# that loads this build must have gcc's libasan preloaded (LD_PRELOAD), as
+# PostgreSQL itself is not instrumented. A UBSan finding aborts, as an ASan
+# one does. Build it in a tree of its own: its objects must not be mixed with
+# the plain build's (test/run --asan builds in a copy).
+ifdef VECDB_SANITIZE
+SANITIZE_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+PG_CXXFLAGS += $(SANITIZE_FLAGS) -g
+SHLIB_LINK += $(SANITIZE_FLAGS)
+# Not the SIMD kernels: instrumented, their unrolled templates take gcc more
+# than five minutes a file. The scalar kernels (distance_scalar.cpp), which
+# the GoogleTest suite checks them against, are instrumented.
+SANITIZE_SKIP_OBJS = src/core/distance_sse2.o src/core/distance_avx2.o src/core/distance_avx512.o
+$(SANITIZE_SKIP_OBJS): CXXFLAGS += -fno-sanitize=all
+endif
 
 # -ffp-contract=off: the "direct" column distances (PQ's lookup tables) must
 # not fuse a * b + c into an FMA, so that every ISA computes the scalar

@@ -10,7 +10,7 @@ VECDB_ROOT=${VECDB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # Debian packages the build, the tests, the demo and the benchmarks use.
 # libopenblas0-pthread: the BLAS alternative (libblas.so.3) then points to
 # OpenBLAS, not the reference BLAS that makes faiss's batched searches (the
-# benchmark's references) about 10 x slower.
+# benchmark's references) about 10 x slower. sqlsmith: test/run's random SQL.
 VECDB_PACKAGES=(
 	build-essential ca-certificates git sudo
 	postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
@@ -20,6 +20,7 @@ VECDB_PACKAGES=(
 	python3 python3-numpy python3-psycopg python3-matplotlib
 	python3-hnswlib python3-faiss dataset-fashion-mnist
 	libopenblas0-pthread
+	sqlsmith
 )
 
 vecdb_log() { echo "vecdb: $*" >&2; }
@@ -32,12 +33,15 @@ vecdb_as_root()
 
 # Run as the cluster's owner: PostgreSQL refuses to run as root, so root
 # hands the server to the postgres user that the postgresql-15 package makes.
+# VECDB_SERVER_WRAPPERS, when set, is a directory searched before PG_BIN:
+# test/run --asan puts a pg_ctl there that starts servers with libasan.
 vecdb_as_owner()
 {
+	local path="${VECDB_SERVER_WRAPPERS:+$VECDB_SERVER_WRAPPERS:}$PG_BIN:$PATH"
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u postgres -- env PATH="$PG_BIN:$PATH" "$@"
+		runuser -u postgres -- env PATH="$path" "$@"
 	else
-		env PATH="$PG_BIN:$PATH" "$@"
+		env PATH="$path" "$@"
 	fi
 }
 
@@ -66,6 +70,55 @@ vecdb_build_install()
 	vecdb_log "building"
 	make -C "$VECDB_ROOT" -s -j"$(nproc)" $werror PG_CONFIG="$PG_BIN/pg_config" all
 	vecdb_as_root make -C "$VECDB_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" install
+}
+
+# vecdb_build_install_sanitized TREE: build vecdb with ASan and UBSan
+# (Makefile's VECDB_SANITIZE) in TREE, a copy of the checkout without its
+# build products, and install it. The checkout's own objects stay as they
+# are, so that a plain build after this one never links sanitized objects,
+# and this one never reuses plain ones.
+vecdb_build_install_sanitized()
+{
+	local tree=$1
+	rm -rf "$tree"
+	mkdir -p "$tree"
+	tar -C "$VECDB_ROOT" --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+		--exclude=./build --exclude=./results --exclude=./.demo -cf - . | tar -C "$tree" -xf -
+	vecdb_log "building with AddressSanitizer and UBSan in $tree"
+	make -C "$tree" -s -j"$(nproc)" VECDB_SANITIZE=1 PG_CONFIG="$PG_BIN/pg_config" all
+	vecdb_as_root make -C "$tree" -s PG_CONFIG="$PG_BIN/pg_config" install
+}
+
+# vecdb_sanitizer_wrappers DIR LOGDIR: make DIR/pg_ctl, which runs PG_BIN's
+# pg_ctl with gcc's libasan preloaded, so that every server it starts (the
+# runner's, and the TAP tests' through PostgreSQL::Test::Cluster) can load
+# the sanitized vecdb. Reports go to LOGDIR/report.PID, not to the server
+# log; a finding aborts the process. Leaks are not looked for: a backend
+# exits without freeing what it keeps to its end, by design. UBSan's runtime
+# reads UBSAN_OPTIONS only at its first report, after the postmaster has
+# written its process title over the environment: its reports go to the
+# server log and the process exits with status 1 (test/run looks there too).
+vecdb_sanitizer_wrappers()
+{
+	local dir=$1 logdir=$2 libasan
+	libasan=$(${CXX:-g++} -print-file-name=libasan.so)
+	[ -e "$libasan" ] || { vecdb_log "no libasan.so for ${CXX:-g++}"; return 1; }
+	mkdir -p "$dir" "$logdir"
+	# see test/asan/init_first.c: without it postgres hangs at its start
+	${CC:-gcc} -shared -fPIC -O1 -Wl,-z,initfirst -o "$dir/init_first.so" \
+		"$VECDB_ROOT/test/asan/init_first.c" || return 1
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$logdir"
+	local common="log_path=$logdir/report:abort_on_error=1:disable_coredump=1"
+	cat >"$dir/pg_ctl" <<-EOF
+		#!/bin/sh
+		# made by vecdb_sanitizer_wrappers (scripts/lib.sh)
+		LD_PRELOAD=$libasan:$dir/init_first.so\${LD_PRELOAD:+:\$LD_PRELOAD}
+		ASAN_OPTIONS=$common:detect_leaks=0:quarantine_size_mb=64
+		UBSAN_OPTIONS=$common:print_stacktrace=1:halt_on_error=1
+		export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
+		exec "$PG_BIN/pg_ctl" "\$@"
+	EOF
+	chmod 755 "$dir/pg_ctl"
 }
 
 # A TCP port nothing listens on.
