@@ -84,7 +84,10 @@ element_at(Page page, OffsetNumber offno, const Shape &s)
 		offno > PageGetMaxOffsetNumber(page))
 		return nullptr;
 	ItemId id = PageGetItemId(page, offno);
+	/* PageAddItem places every item MAXALIGN'd: an offset that is not is
+	 * damage, and reading an element there would be a misaligned access */
 	if (!ItemIdIsNormal(id) || ItemIdGetLength(id) < offsetof(ElementTuple, vector) ||
+		ItemIdGetOffset(id) != MAXALIGN(ItemIdGetOffset(id)) ||
 		ItemIdGetOffset(id) < reinterpret_cast<PageHeader>(page)->pd_upper ||
 		ItemIdGetOffset(id) + ItemIdGetLength(id) > reinterpret_cast<PageHeader>(page)->pd_special)
 		return nullptr;
