@@ -33,7 +33,7 @@
 --   hnsw_handler, ivfpq_handler
 --                      internal: only PostgreSQL can call them; index options
 --                      are checked against a page's room at CREATE INDEX
---                      (hnsw_options.sql, ivfpq_options.sql)
+--                      (hnsw_options.sql, ivfpq_hardening.sql)
 --   vecdb_index_check  the table's owner or a member of its role; runs as the
 --                      owner under SECURITY_RESTRICTED_OPERATION; reads every
 --                      page as untrusted (index_check_privileges.sql,
