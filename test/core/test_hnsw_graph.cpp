@@ -68,6 +68,19 @@ exact_top(const Dataset &d, const float *q, std::size_t k, Metric metric)
 	return top;
 }
 
+/* work(t) for t = 0..threads-1, each on its own thread (0 on this one). */
+template <typename Work>
+void
+run_on_threads(int threads, Work &work)
+{
+	std::vector<std::thread> pool;
+	for (int t = 1; t < threads; t++)
+		pool.emplace_back(work, t);
+	work(0);
+	for (auto &t : pool)
+		t.join();
+}
+
 struct Built
 {
 	std::vector<unsigned char> memory;
@@ -88,12 +101,7 @@ build(const Dataset &d, Metric metric, std::size_t capacity, int threads = 1)
 		for (std::size_t i = t; i < d.n; i += threads)
 			g.add(d.row(i), i, random_level(1.0 - u(rng), 16, BuildGraph::max_level), ins);
 	};
-	std::vector<std::thread> pool;
-	for (int t = 1; t < threads; t++)
-		pool.emplace_back(work, t);
-	work(0);
-	for (auto &t : pool)
-		t.join();
+	run_on_threads(threads, work);
 	return Built{std::move(memory), g};
 }
 
@@ -311,12 +319,7 @@ TEST(Graph, InterruptedInsertsLeaveNoLockHeld)
 			}
 		}
 	};
-	std::vector<std::thread> pool;
-	for (int t = 1; t < threads; t++)
-		pool.emplace_back(work, t);
-	work(0);
-	for (auto &t : pool)
-		t.join();
+	run_on_threads(threads, work);
 	EXPECT_EQ(interrupted[0].load(), 0) << "the patient inserter waited a minute for a lock";
 	EXPECT_EQ(added_by_patient.load(), d.n / threads);
 	std::cout << "interrupted adds: " << interrupted[1] + interrupted[2] + interrupted[3] << "\n";
