@@ -16,7 +16,7 @@ MODULE_big = vecdb
 DATA = $(wildcard sql/vecdb--*.sql)
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
-PG_SRCS = $(sort $(wildcard src/*.cpp src/pg/*.cpp src/type/*.cpp src/hnsw/*.cpp src/ivfpq/*.cpp))
+PG_SRCS = $(sort $(wildcard src/*.cpp src/pg/*.cpp src/type/*.cpp src/index/*.cpp src/tier/*.cpp src/hnsw/*.cpp src/ivfpq/*.cpp src/worker/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 # Every sql/*.sql except the extension scripts is a pg_regress test.

@@ -129,7 +129,7 @@ write_graph(BuildState *st)
 		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BlockNumber) * n));
 	auto *offno = static_cast<OffsetNumber *>(
 		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(OffsetNumber) * n));
-	const Size room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(PageOpaque));
+	const Size room = vecdb::index::page_room;
 	BlockNumber blk = meta_blkno + 1;
 	OffsetNumber off = FirstOffsetNumber;
 	Size used = 0;

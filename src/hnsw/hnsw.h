@@ -14,11 +14,11 @@
 
 #include "pg/pg.h"
 #include "pg/check_report.h"
-#include "pg/page.h"
+#include "index/page.h"
 #include "core/hnsw_search.h"
 #include "core/metric.h"
 #include "core/visited.h"
-#include "type/vector_index.h"
+#include "index/vector_index.h"
 
 extern "C" {
 #include "access/amapi.h"
@@ -33,6 +33,12 @@ extern "C" {
 namespace vecdb::hnsw {
 
 using core::Metric;
+
+/* Pages keep the page contract of src/index/page.h; this kind is hnsw's
+ * own. */
+using index::PageOpaque;
+using index::page_opaque;
+using index::page_meta;
 
 constexpr uint32 meta_magic = 0x56484e53; /* "VHNS" */
 constexpr uint32 format_version = 1;
@@ -56,16 +62,8 @@ constexpr BlockNumber update_lock = meta_blkno;
 
 /* The largest tuple an element page holds. */
 constexpr Size max_element_size =
-	BLCKSZ - MAXALIGN(SizeOfPageHeaderData + sizeof(ItemIdData)) - MAXALIGN(4);
+	BLCKSZ - MAXALIGN(SizeOfPageHeaderData + sizeof(ItemIdData)) - MAXALIGN(sizeof(PageOpaque));
 
-/* Page special space. */
-struct PageOpaque
-{
-	uint16 flags;
-	uint16 id; /* page_id */
-};
-
-constexpr uint16 page_meta = 1 << 0;
 constexpr uint16 page_elements = 1 << 1;
 
 struct MetaPage
@@ -120,12 +118,6 @@ element_links(ElementTuple *e, const Shape &s, int level)
 {
 	auto *base = reinterpret_cast<ItemPointerData *>(e->vector + s.dims);
 	return level == 0 ? base : base + 2 * s.m + (level - 1) * s.m;
-}
-
-inline PageOpaque *
-page_opaque(Page page)
-{
-	return reinterpret_cast<PageOpaque *>(PageGetSpecialPointer(page));
 }
 
 inline MetaPage *

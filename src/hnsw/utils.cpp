@@ -23,10 +23,7 @@ namespace vecdb::hnsw {
 void
 init_page(Page page, uint16 flags)
 {
-	PageInit(page, BLCKSZ, sizeof(PageOpaque));
-	PageOpaque *o = page_opaque(page);
-	o->flags = flags;
-	o->id = page_id;
+	vecdb::index::init_page(page, flags, page_id);
 }
 
 /* The highest level whose element tuple still fits a page. */
@@ -69,8 +66,7 @@ read_shape(Relation index)
 bool
 page_is_sound(Page page, uint16 kind)
 {
-	return pg::page_header_is_sound(page, sizeof(PageOpaque)) && page_opaque(page)->id == page_id &&
-		   (page_opaque(page)->flags & kind);
+	return vecdb::index::page_is_sound(page, page_id, kind);
 }
 
 /*

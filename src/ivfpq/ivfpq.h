@@ -29,12 +29,12 @@
 
 #include "pg/pg.h"
 #include "pg/check_report.h"
-#include "pg/page.h"
+#include "index/page.h"
 #include "core/kmeans.h"
 #include "core/metric.h"
 #include "core/pq.h"
 #include "core/vector_format.h"
-#include "type/vector_index.h"
+#include "index/vector_index.h"
 
 extern "C" {
 #include "access/amapi.h"
@@ -65,15 +65,14 @@ constexpr int code_bits = 8;
  * without codes, and re-ranks all of it exactly: correct, slow, until
  * REINDEX trains it. */
 
-/* Page special space. */
-struct PageOpaque
-{
-	BlockNumber next; /* the list's next page; InvalidBlockNumber at the tail */
-	uint16 flags;
-	uint16 id; /* page_id */
-};
-
-constexpr uint16 page_meta = 1 << 0;
+/* Pages keep the page contract of src/index/page.h; these kinds are
+ * ivfpq's own. */
+using index::PageOpaque;
+using index::page_opaque;
+using index::page_meta;
+using index::page_room;
+using index::contents_end;
+using index::set_contents_end;
 constexpr uint16 page_floats = 1 << 1;
 constexpr uint16 page_directory = 1 << 2;
 constexpr uint16 page_list = 1 << 3;
@@ -106,8 +105,6 @@ struct ListHead
 	BlockNumber tail;
 };
 
-/* The room a page has for contents. */
-constexpr Size page_room = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(PageOpaque));
 constexpr Size floats_per_page = page_room / sizeof(float);
 constexpr Size heads_per_page = page_room / sizeof(ListHead);
 
@@ -149,29 +146,10 @@ struct Shape
 	Size entry_size() const { return code_at() + (trained ? m : 0); }
 };
 
-inline PageOpaque *
-page_opaque(Page page)
-{
-	return reinterpret_cast<PageOpaque *>(PageGetSpecialPointer(page));
-}
-
 inline MetaPage *
 meta_of(Page page)
 {
 	return reinterpret_cast<MetaPage *>(PageGetContents(page));
-}
-
-inline char *
-contents_end(Page page)
-{
-	return reinterpret_cast<char *>(page) + reinterpret_cast<PageHeader>(page)->pd_lower;
-}
-
-inline void
-set_contents_end(Page page, const void *end)
-{
-	reinterpret_cast<PageHeader>(page)->pd_lower =
-		static_cast<LocationIndex>(static_cast<const char *>(end) - reinterpret_cast<char *>(page));
 }
 
 /*

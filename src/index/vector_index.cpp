@@ -1,7 +1,7 @@
 /*
  * vector_index.cpp: the vector type as index access methods see it.
  */
-#include "type/vector_index.h"
+#include "index/vector_index.h"
 #include "type/vector.h"
 
 extern "C" {
