@@ -23,8 +23,7 @@ _PG_init(void)
 	vecdb::hnsw::define_options();
 	vecdb::ivfpq::define_options();
 	vecdb::index::register_am({"hnsw", vecdb::hnsw::build, vecdb::hnsw::check_index,
-							   vecdb::hnsw::merge, vecdb::hnsw::hot_rows,
-							   vecdb::hnsw::tier_shape});
+							   vecdb::hnsw::merge, vecdb::hnsw::hot_rows, vecdb::hnsw::tier_shape});
 	vecdb::index::register_am({"ivfpq", vecdb::ivfpq::build, vecdb::ivfpq::check_index,
 							   vecdb::ivfpq::merge, vecdb::ivfpq::hot_rows,
 							   vecdb::ivfpq::tier_shape});

@@ -33,8 +33,8 @@ parse_options(Datum reloptions, bool validate)
 		{"streaming", RELOPT_TYPE_BOOL, offsetof(Options, streaming)},
 		{"training_sample", RELOPT_TYPE_INT, offsetof(Options, training_sample)},
 	};
-	return static_cast<bytea *>(
-		build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, lengthof(table)));
+	return static_cast<bytea *>(build_reloptions(reloptions, validate, options_kind,
+												 sizeof(Options), table, lengthof(table)));
 }
 
 char *

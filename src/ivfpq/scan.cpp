@@ -508,9 +508,8 @@ read_hot(IndexScanDesc scan, ScanState &st)
 {
 	const Shape &s = st.model->shape;
 	MemoryContext old = MemoryContextSwitchTo(st.context);
-	tier::read_hot_rows(tier_of(scan->indexRelation, s),
-						core::ranking_distance(s.metric), st.query.data(), &st.hot, &st.hot_count,
-						st.hot_tids);
+	tier::read_hot_rows(tier_of(scan->indexRelation, s), core::ranking_distance(s.metric),
+						st.query.data(), &st.hot, &st.hot_count, st.hot_tids);
 	MemoryContextSwitchTo(old);
 	st.hot_next = 0;
 }
@@ -578,9 +577,9 @@ get_tuple(IndexScanDesc scan, ScanDirection dir)
 
 	/* the nearer head; the hot one on a tie, before a NaN, and first of
 	 * all when there is no query */
-	bool hot = st->hot_next < st->hot_count &&
-			   (!st->cold_ready || st->unordered ||
-				!(st->hot[st->hot_next].distance > st->cold.distance));
+	bool hot =
+		st->hot_next < st->hot_count &&
+		(!st->cold_ready || st->unordered || !(st->hot[st->hot_next].distance > st->cold.distance));
 	if (!hot && !st->cold_ready)
 		return false;
 	float distance;

@@ -132,7 +132,7 @@ $node->safe_psql('postgres',
 	'CREATE INDEX idx_l2 ON t USING ivfpq (v vector_l2_ops) WITH (lists = 6, m = 16)');
 $node->safe_psql('postgres', 'CREATE INDEX idx_cos ON t USING ivfpq (v vector_cosine_ops)');
 $node->safe_psql('postgres', "CREATE TABLE u (id int NOT NULL, v vector($dims) NOT NULL)");
-$node->safe_psql('postgres', 'CREATE INDEX idx_untrained ON u USING ivfpq (v vector_l2_ops)');
+$node->safe_psql('postgres', 'CREATE INDEX idx_untrained ON u USING ivfpq (v vector_l2_ops) WITH (streaming = off)');
 $node->safe_psql('postgres', 'INSERT INTO u VALUES '
 	  . join(",\n", map { "($_, '" . random_vector_text($dims) . "')" } 1 .. $n_untrained_rows));
 $node->safe_psql('postgres', q{
@@ -228,7 +228,7 @@ for my $ix (@indexes)
 	$ix->{meta} = \%meta;
 	is( sprintf('%08x %d %d %d %d', $meta{magic}, $meta{version}, $meta{dims}, $meta{metric},
 			$meta{flags} & 1),
-		sprintf('%08x 1 %d %d %d', $meta_magic, $dims, $ix->{metric}, $ix->{trained}),
+		sprintf('%08x 2 %d %d %d', $meta_magic, $dims, $ix->{metric}, $ix->{trained}),
 		"$ix->{name}: meta page reads as ivfpq.h lays it out");
 	my $m = $meta{m};
 	my $lists = $meta{lists};
