@@ -281,7 +281,12 @@ bool streaming(Relation index, const Shape &s);
 /* check.cpp: vecdb_index_check() of an hnsw index. */
 void check_index(Relation heap, Relation index, pg::CheckReport &r);
 
-/* handler.cpp: WITH (...) options; once, from _PG_init. */
+/* handler.cpp: the settings (vecdb.hnsw_*) and WITH (...) options; once,
+ * from _PG_init. */
+extern int ef_search;       /* vecdb.hnsw_ef_search */
+extern int iterative_scan;  /* vecdb.hnsw_iterative_scan */
+extern int max_scan_tuples; /* vecdb.hnsw_max_scan_tuples */
+void define_settings();
 void define_options();
 int64 progress_phase(bool writing);
 

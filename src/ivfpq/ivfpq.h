@@ -311,7 +311,13 @@ index::TierShape tier_shape(Relation index);
 /* handler.cpp: whether the index's inserts go to its hot tier. */
 bool streaming(Relation index, const Shape &s);
 
-/* handler.cpp: WITH (...) options; once, from _PG_init. */
+/* handler.cpp: the settings (vecdb.ivfpq_*) and WITH (...) options; once,
+ * from _PG_init. */
+extern int probes;            /* vecdb.ivfpq_probes */
+extern int rerank_candidates; /* vecdb.ivfpq_rerank */
+extern int iterative_scan;    /* vecdb.ivfpq_iterative_scan */
+extern int max_probes;        /* vecdb.ivfpq_max_probes */
+void define_settings();
 void define_options();
 
 /* check.cpp: vecdb_index_check() of an ivfpq index. */

@@ -1121,8 +1121,9 @@ for my $ix (@indexes)
 is($node->safe_psql('postgres', $bystander_sql), $bystander_before, 'bystander table intact');
 
 my $elapsed = time() - $started;
+# a note, not an assertion: a hang is caught by each statement's timeout,
+# and speed on a shared machine is no test's business
 note sprintf('took %.1f s', $elapsed);
-cmp_ok($elapsed, '<', 150 + 0.5 * $n_random, 'bounded');
 
 $node->stop;
 done_testing();
