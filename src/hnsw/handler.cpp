@@ -142,7 +142,7 @@ bool
 streaming(Relation index, const Shape &s)
 {
 	auto *options = reinterpret_cast<Options *>(index->rd_options);
-	return (options == nullptr || options->streaming) && tier::fits_page(s.dims);
+	return tier::streams(options == nullptr || options->streaming, s.dims);
 }
 
 /* The build's sub-phases, shared with build.cpp. */

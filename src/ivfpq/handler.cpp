@@ -149,13 +149,11 @@ define_options()
 	tier::add_streaming_option(options_kind);
 }
 
-/* Vectors too wide for a tier page (ivfpq indexes up to 16,000 dims; a
- * tier page holds about 2,000) are filed at once. */
 bool
 streaming(Relation index, const Shape &s)
 {
 	auto *options = reinterpret_cast<Options *>(index->rd_options);
-	return (options == nullptr || options->streaming) && tier::fits_page(s.dims);
+	return tier::streams(options == nullptr || options->streaming, s.dims);
 }
 
 } // namespace vecdb::ivfpq
