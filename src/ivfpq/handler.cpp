@@ -8,6 +8,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "commands/progress.h"
 #include "optimizer/cost.h"
+#include "utils/float.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/optimizer.h"
 #include "utils/selfuncs.h"
@@ -60,7 +61,9 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	*selectivity = 1;
 	if (path->indexorderbys == NIL)
 	{
-		*startup = *total = disable_cost;
+		/* Without ORDER BY the index answers nothing (its scan raises an
+		 * ERROR): never cheaper than a sequential scan, disabled or not. */
+		*startup = *total = get_float8_infinity();
 		*pages = 0;
 		return;
 	}
