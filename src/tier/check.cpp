@@ -115,10 +115,13 @@ check_free_stack(const Tier &t, const TierMeta &m, pg::CheckReport &r)
 
 } // namespace
 
-void
-lock_merges(const Tier &t)
+bool
+lock_merges(const Tier &t, bool only_if_free)
 {
+	if (only_if_free)
+		return ConditionalLockPage(t.index, merge_lock, ExclusiveLock);
 	LockPage(t.index, merge_lock, ExclusiveLock);
+	return true;
 }
 
 void
