@@ -41,6 +41,10 @@
 --   vecdb_ivfpq_info, vecdb_ivfpq_lists
 --                      SELECT on the table or pg_stat_scan_tables; read pages
 --                      as untrusted (index_check_privileges.sql, 025, 009)
+--   vecdb_merge        the table's owner or a member of its role, as for
+--                      VACUUM; ERROR during recovery (hot_tier.sql)
+--   vecdb_hot_tier     SELECT on the table or pg_stat_scan_tables; reads the
+--                      tier's pages as untrusted (hot_tier.sql)
 
 -- type
 
@@ -370,6 +374,22 @@ CREATE FUNCTION vecdb_ivfpq_info(index regclass,
 
 COMMENT ON FUNCTION vecdb_ivfpq_info(regclass) IS
 	'an ivfpq index''s shape and how balanced its lists are (1.0: perfectly); REINDEX re-trains it';
+
+-- the streaming hot tier
+
+CREATE FUNCTION vecdb_merge(index regclass) RETURNS bigint
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION vecdb_merge(regclass) IS
+	'merges every row of a vecdb index''s hot tier into the index; returns how many';
+
+CREATE FUNCTION vecdb_hot_tier(index regclass,
+	OUT rows bigint, OUT pages bigint, OUT merged bigint, OUT last_merge timestamptz)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION vecdb_hot_tier(regclass) IS
+	'a vecdb index''s hot tier: rows not merged yet, its pages, rows merged so far, the last merge';
 
 -- index self-check
 

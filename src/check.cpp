@@ -1,7 +1,6 @@
 /*
  * check.cpp: vecdb_index_check(regclass), which hands the index to its
- * access method's checker. It sits above the access methods, as module.cpp
- * does, because it knows all of them.
+ * access method's checker (index/registry.h).
  *
  * Who may call it: EXECUTE is PUBLIC (see the install script), and
  * pg::open_index() admits only the table's owner and the members of the
@@ -12,8 +11,7 @@
 #include "pg/pg.h"
 #include "pg/check_report.h"
 #include "pg/index_access.h"
-#include "hnsw/hnsw.h"
-#include "ivfpq/ivfpq.h"
+#include "index/registry.h"
 
 VECDB_FUNCTION(vecdb_index_check)
 {
@@ -23,15 +21,12 @@ VECDB_FUNCTION(vecdb_index_check)
 
 	vecdb::pg::OpenedIndex opened =
 		vecdb::pg::open_index(index_oid, vecdb::pg::IndexAccess::check_rows, AccessShareLock);
-	Relation index = opened.index;
-	if (index->rd_indam->ambuild == vecdb::hnsw::build)
-		vecdb::hnsw::check_index(opened.heap, index, r);
-	else if (index->rd_indam->ambuild == vecdb::ivfpq::build)
-		vecdb::ivfpq::check_index(opened.heap, index, r);
-	else
+	const vecdb::index::VectorAm *am = vecdb::index::vector_am_of(opened.index);
+	if (am == nullptr)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is not a vecdb index", RelationGetRelationName(index)),
+						errmsg("\"%s\" is not a vecdb index", RelationGetRelationName(opened.index)),
 						errhint("vecdb_index_check() checks hnsw and ivfpq indexes.")));
+	am->check(opened.heap, opened.index, r);
 	vecdb::pg::close_index(opened);
 	return static_cast<Datum>(0);
 }

@@ -4,6 +4,8 @@
  */
 #include "pg/pg.h"
 #include "pg/guc.h"
+#include "index/registry.h"
+#include "tier/tier.h"
 #include "hnsw/hnsw.h"
 #include "ivfpq/ivfpq.h"
 
@@ -17,6 +19,13 @@ void
 _PG_init(void)
 {
 	vecdb::pg::define_settings();
+	vecdb::tier::define_settings();
 	vecdb::hnsw::define_options();
 	vecdb::ivfpq::define_options();
+	vecdb::index::register_am({"hnsw", vecdb::hnsw::build, vecdb::hnsw::check_index,
+							   vecdb::hnsw::merge, vecdb::hnsw::hot_rows,
+							   vecdb::hnsw::tier_shape});
+	vecdb::index::register_am({"ivfpq", vecdb::ivfpq::build, vecdb::ivfpq::check_index,
+							   vecdb::ivfpq::merge, vecdb::ivfpq::hot_rows,
+							   vecdb::ivfpq::tier_shape});
 }

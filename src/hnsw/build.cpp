@@ -102,6 +102,7 @@ write_meta(Relation index, const Shape &s, ForkNumber fork)
 	meta->entry_blkno = InvalidBlockNumber;
 	meta->entry_offno = InvalidOffsetNumber;
 	meta->insert_blkno = InvalidBlockNumber;
+	tier::init_meta(&meta->tier);
 	((PageHeader) page)->pd_lower = static_cast<LocationIndex>(reinterpret_cast<char *>(meta + 1) -
 															   reinterpret_cast<char *>(page));
 	GenericXLogFinish(state);

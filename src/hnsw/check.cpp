@@ -130,6 +130,12 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 			UnlockReleaseBuffer(buf);
 			continue;
 		}
+		if (page_is_sound(page, index::page_tier))
+		{
+			/* the hot tier's: tier::check reads them along their chain */
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
 		if (!page_is_sound(page, page_elements))
 		{
 			UnlockReleaseBuffer(buf);
@@ -250,8 +256,13 @@ check_index(Relation heap, Relation index, pg::CheckReport &r)
 		return;
 	Checking *c = pg::make_owned<Checking>();
 	BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);
+	/* no row moves from the tier to the graph while both are read */
+	tier::Tier t = tier_of(index, s);
+	tier::lock_merges(t);
 	pg::guarded([&] { check_pages(index, heap_blocks, s, r, *c); });
 	pg::guarded([&] { check_links_and_reach(index, s, entry, r, *c); });
+	tier::check(t, r, c->indexed);
+	tier::unlock_merges(t);
 	check_heap_rows(heap, index, s.metric, s.dims, c->indexed, r);
 }
 

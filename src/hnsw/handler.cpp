@@ -29,9 +29,10 @@ parse_options(Datum reloptions, bool validate)
 	static const relopt_parse_elt table[] = {
 		{"m", RELOPT_TYPE_INT, offsetof(Options, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
+		{"streaming", RELOPT_TYPE_BOOL, offsetof(Options, streaming)},
 	};
-	return static_cast<bytea *>(
-		build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, 2));
+	return static_cast<bytea *>(build_reloptions(reloptions, validate, options_kind,
+												 sizeof(Options), table, lengthof(table)));
 }
 
 char *
@@ -108,6 +109,14 @@ define_options()
 	add_int_reloption(
 		options_kind, "ef_construction", "Size of the candidate list when linking a new element",
 		default_ef_construction, min_ef_construction, max_ef_construction, AccessExclusiveLock);
+	tier::add_streaming_option(options_kind);
+}
+
+bool
+streaming(Relation index, const Shape &s)
+{
+	auto *options = reinterpret_cast<Options *>(index->rd_options);
+	return (options == nullptr || options->streaming) && tier::fits_page(s.dims);
 }
 
 /* The build's sub-phases, shared with build.cpp. */

@@ -19,6 +19,8 @@
 #include "core/metric.h"
 #include "core/visited.h"
 #include "index/vector_index.h"
+#include "index/registry.h"
+#include "tier/tier.h"
 
 extern "C" {
 #include "access/amapi.h"
@@ -41,7 +43,8 @@ using index::page_opaque;
 using index::page_meta;
 
 constexpr uint32 meta_magic = 0x56484e53; /* "VHNS" */
-constexpr uint32 format_version = 1;
+/* 2: the hot tier's state in the meta page, and index::PageOpaque */
+constexpr uint32 format_version = 2;
 constexpr BlockNumber meta_blkno = 0;
 constexpr uint16 page_id = 0xFF91; /* last word of every page, as bloom does */
 
@@ -79,7 +82,12 @@ struct MetaPage
 	BlockNumber entry_blkno;
 	OffsetNumber entry_offno;
 	BlockNumber insert_blkno; /* last page, where new elements go */
+	tier::TierMeta tier;      /* the hot tier (src/tier) */
 };
+
+/* Pinned: the old-format and corruption tests patch these fields. */
+static_assert(offsetof(MetaPage, magic) == 0 && offsetof(MetaPage, version) == 4, "MetaPage layout");
+static_assert(offsetof(MetaPage, tier) == 32, "MetaPage layout");
 
 constexpr uint8 element_deleted = 1 << 0; /* no heap TIDs left; awaiting repair */
 constexpr uint8 element_free = 1 << 1;    /* unlinked; its space can be reused */
@@ -157,6 +165,7 @@ struct Options
 	int32 vl_len_;
 	int m;
 	int ef_construction;
+	bool streaming; /* inserts go to the hot tier */
 };
 
 /* What the meta page says of the graph right now. */
@@ -248,9 +257,24 @@ bool rewrite_links(Relation index, const Shape &s, uint64 ref, int level,
 void search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, const Entry &entry,
 					   int ef, bool keep_spilled);
 
-/* insert.cpp: put one vector into the graph on pages (aminsert and the
- * build once the graph outgrows memory). */
-void insert_vector(Relation index, const Shape &s, const float *vector, ItemPointer heaptid);
+/* The index's hot tier. */
+inline tier::Tier
+tier_of(Relation index, const Shape &s)
+{
+	return {index, offsetof(MetaPage, tier), page_id, s.dims};
+}
+
+/* insert.cpp: put one vector into the graph on pages (aminsert with
+ * streaming off, the build once the graph outgrows memory, and a merge of
+ * the hot tier, which passes the mark its write must carry). */
+void insert_vector(Relation index, const Shape &s, const float *vector, ItemPointer heaptid,
+				   tier::MergeMark *mark = nullptr);
+/* The access method's merge entry point (index/registry.h). */
+int64 merge(Relation index, int64 max_rows, bool only_if_free);
+int64 hot_rows(Relation index);
+index::TierShape tier_shape(Relation index);
+/* handler.cpp: whether the index's inserts go to its hot tier. */
+bool streaming(Relation index, const Shape &s);
 
 /* check.cpp: vecdb_index_check() of an hnsw index. */
 void check_index(Relation heap, Relation index, pg::CheckReport &r);

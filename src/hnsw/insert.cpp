@@ -120,9 +120,22 @@ connect(Inserting &ins, uint64 from, uint64 to, int level, bool force = false)
 	return false;
 }
 
+/* Finish the record that puts a row into the graph; a merge's mark goes
+ * into the same record (tier::MergeMark). */
+void
+finish_write(GenericXLogState *state, tier::MergeMark *mark)
+{
+	if (mark != nullptr)
+		mark->register_in(state);
+	GenericXLogFinish(state);
+	if (mark != nullptr)
+		mark->release();
+}
+
 /* Add heaptid to the element at ref if it holds exactly this vector. */
 bool
-join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemPointer heaptid)
+join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemPointer heaptid,
+			   tier::MergeMark *mark)
 {
 	Buffer buf = ReadBuffer(index, ref_block(ref));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -135,7 +148,7 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 	if (joined)
 	{
 		e->heaptids[e->heaptid_count++] = *heaptid;
-		GenericXLogFinish(state);
+		finish_write(state, mark);
 	}
 	else
 		GenericXLogAbort(state);
@@ -146,7 +159,7 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 /* Write the new element into the free slot or page at hand; 0 if none. */
 uint64
 place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level, const float *v,
-			  ItemPointer heaptid, const Inserting &ins, bool *more_free)
+			  ItemPointer heaptid, const Inserting &ins, tier::MergeMark *mark, bool *more_free)
 {
 	*more_free = false;
 	/* Never add to a page that is not a sound element page: its free space
@@ -205,7 +218,7 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 		for (std::size_t i = 0; i < chosen.size(); i++)
 			ItemPointerSet(&links[i], ref_block(chosen[i].ref), ref_offset(chosen[i].ref));
 	}
-	GenericXLogFinish(state);
+	finish_write(state, mark);
 	return ref_of(BufferGetBlockNumber(buf), placed);
 }
 
@@ -213,7 +226,7 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
  * page at the end. */
 uint64
 place(Relation index, const Shape &s, const Entry &entry, int level, const float *v,
-	  ItemPointer heaptid, const Inserting &ins)
+	  ItemPointer heaptid, const Inserting &ins, tier::MergeMark *mark)
 {
 	bool more_free;
 	/* The free space map is a hint: a page it names may be full by now,
@@ -226,7 +239,7 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 			break;
 		Buffer buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, &more_free);
+		uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, mark, &more_free);
 		UnlockReleaseBuffer(buf);
 		if (more_free)
 			RecordFreeIndexPage(index, blkno);
@@ -239,7 +252,7 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 	{
 		Buffer buf = ReadBuffer(index, entry.insert_blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, &more_free);
+		uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, mark, &more_free);
 		UnlockReleaseBuffer(buf);
 		if (ref != 0)
 			return ref;
@@ -249,7 +262,7 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 	Buffer buf = ReadBuffer(index, P_NEW);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	UnlockRelationForExtension(index, ExclusiveLock);
-	uint64 ref = place_on_page(index, s, buf, true, level, v, heaptid, ins, &more_free);
+	uint64 ref = place_on_page(index, s, buf, true, level, v, heaptid, ins, mark, &more_free);
 	BlockNumber blkno = BufferGetBlockNumber(buf);
 	UnlockReleaseBuffer(buf);
 	if (ref == 0)
@@ -272,7 +285,8 @@ maybe_identical(Inserting &ins, const Candidate<uint64> &nearest, const float *v
 /* Search from the entry point, choosing the new element's neighbours per
  * level; true if the vector joined an identical element instead. */
 bool
-find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, ItemPointer heaptid)
+find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, ItemPointer heaptid,
+				tier::MergeMark *mark)
 {
 	PageGraph &g = ins.graph;
 	const Shape &s = g.shape();
@@ -299,7 +313,7 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, I
 		if (l == 0 && !ins.found.empty() && maybe_identical(ins, ins.found[0], v))
 		{
 			g.release();
-			if (join_duplicate(g.index(), s, ins.found[0].ref, v, heaptid))
+			if (join_duplicate(g.index(), s, ins.found[0].ref, v, heaptid, mark))
 				return true;
 		}
 
@@ -324,7 +338,8 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, I
 } // namespace
 
 void
-insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heaptid)
+insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heaptid,
+			  tier::MergeMark *mark)
 {
 	int level = core::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), s.m,
 										 max_level_for(s));
@@ -344,11 +359,11 @@ insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heapti
 	Inserting *ins = pg::make_owned<Inserting>(index, s);
 	bool duplicate = false;
 	if (entry.level >= 0)
-		duplicate = pg::guarded([&] { return find_neighbours(*ins, entry, level, v, heaptid); });
+		duplicate = pg::guarded([&] { return find_neighbours(*ins, entry, level, v, heaptid, mark); });
 
 	if (!duplicate)
 	{
-		uint64 ref = place(index, s, entry, Min(level, max_level_for(s)), v, heaptid, *ins);
+		uint64 ref = place(index, s, entry, Min(level, max_level_for(s)), v, heaptid, *ins, mark);
 		pg::guarded([&] {
 			bool linked = false;
 			for (int l = Min(level, entry.level); l >= 0; l--)
@@ -380,7 +395,12 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	Shape s = read_shape(index);
 	auto *v = static_cast<float *>(palloc(sizeof(float) * s.dims));
 	if (prepare_vector(s, values[0], v))
-		insert_vector(index, s, v, heaptid);
+	{
+		if (!streaming(index, s))
+			insert_vector(index, s, v, heaptid);
+		else if (tier::append(tier_of(index, s), heaptid, v) > tier::hot_tier_max_rows)
+			merge(index, tier::batch_rows(), false); /* back-pressure */
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(context);
 	return false;

@@ -7,6 +7,11 @@
  * the elements it ranked out come back as candidates, the frontier is
  * expanded further, and the next batch follows, until the executor has its
  * LIMIT or vecdb.hnsw_max_scan_tuples elements were visited.
+ *
+ * Before the graph, the scan reads the hot tier (src/tier) exactly, and
+ * returns the union of both streams, nearest first: the tier's rows in
+ * exact order, merged into the graph's. A graph row whose TID the tier
+ * answered for is dropped (a merge may have moved it meanwhile).
  */
 #include "hnsw/hnsw.h"
 #include "pg/guc.h"
@@ -31,16 +36,31 @@ struct ScanState
 	core::hnsw::LayerSearch<uint64> layer;
 	std::vector<Candidate<uint64>> batch; /* closest first */
 	std::vector<float> query;
+	MemoryContext context; /* the scan's: the hot rows live in it */
 
 	std::size_t next = 0; /* next element of batch */
 	ItemPointerData tids[heaptids_per_element];
 	int tid_count = 0;
 	int tid_next = 0;
+	float tid_distance = 0; /* of the element tids came from */
+
+	/* the hot tier's rows, nearest first, and their TIDs */
+	tier::HotRow *hot = nullptr;
+	int hot_count = 0;
+	int hot_next = 0;
+	core::VisitedHash hot_tids;
+	/* the graph's next row, once drawn */
+	bool cold_ready = false;
+	ItemPointerData cold_tid;
+	float cold_distance = 0;
 	bool started = false;
 	bool exhausted = false;
 	float last_distance = -std::numeric_limits<float>::infinity();
 
-	ScanState(Relation index, const Shape &s) : graph(index, s), query(s.dims) {}
+	ScanState(Relation index, const Shape &s)
+		: graph(index, s), query(s.dims), context(CurrentMemoryContext)
+	{
+	}
 };
 
 /*
@@ -103,6 +123,79 @@ load_tids(ScanState &st, uint64 ref)
 	UnlockReleaseBuffer(buf);
 }
 
+/* The hot rows, read before the graph is searched (tier.h says why). */
+void
+read_hot(ScanState &st)
+{
+	MemoryContext old = MemoryContextSwitchTo(st.context);
+	const Shape &s = st.graph.shape();
+	tier::read_hot_rows(tier_of(st.graph.index(), s), st.graph.distance_fn(), st.query.data(),
+						&st.hot, &st.hot_count, st.hot_tids);
+	MemoryContextSwitchTo(old);
+	st.hot_next = 0;
+}
+
+/* The graph's next row: false when the search is spent. */
+bool
+next_cold(ScanState &st, ItemPointerData *tid, float *distance)
+{
+	const int ef = pg::hnsw_ef_search;
+	const int mode = pg::hnsw_iterative_scan;
+	while (!st.exhausted)
+	{
+		if (st.tid_next < st.tid_count)
+		{
+			*tid = st.tids[st.tid_next++];
+			if (st.hot_tids.contains(heaptid_key(*tid)))
+				continue;
+			*distance = st.tid_distance;
+			return true;
+		}
+		if (st.next < st.batch.size())
+		{
+			const Candidate<uint64> &c = st.batch[st.next++];
+			/* strict_order drops what a later batch found closer than rows
+			 * already returned */
+			if (mode == pg::iterative_scan_strict && c.distance < st.last_distance)
+				continue;
+			st.tid_distance = c.distance;
+			load_tids(st, c.ref);
+			continue;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (mode == pg::iterative_scan_off || !pg::guarded([&] {
+				bool more = next_search(st, ef);
+				if (more)
+					take_batch(st);
+				return more;
+			}))
+			st.exhausted = true;
+		st.graph.release();
+	}
+	return false;
+}
+
+void
+start(IndexScanDesc scan, ScanState &st)
+{
+	st.started = true;
+	set_query(scan, st);
+	read_hot(st);
+	Entry entry = read_entry(scan->indexRelation);
+	if (entry.level < 0)
+		st.exhausted = true;
+	else
+	{
+		pg::guarded([&] {
+			st.graph.set_query(st.query.data());
+			search_from_entry(st.graph, st.layer, entry, pg::hnsw_ef_search,
+							  pg::hnsw_iterative_scan != pg::iterative_scan_off);
+			take_batch(st);
+		});
+		st.graph.release();
+	}
+}
+
 } // namespace
 
 IndexScanDesc
@@ -128,64 +221,43 @@ rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 	st->next = 0;
 	st->tid_count = st->tid_next = 0;
 	st->last_distance = -std::numeric_limits<float>::infinity();
+	if (st->hot != nullptr)
+		pfree(st->hot);
+	st->hot = nullptr;
+	st->hot_count = st->hot_next = 0;
+	st->cold_ready = false;
 }
 
 bool
 get_tuple(IndexScanDesc scan, ScanDirection dir)
 {
 	auto *st = static_cast<ScanState *>(scan->opaque);
-	const int ef = pg::hnsw_ef_search;
-	const int mode = pg::hnsw_iterative_scan;
-
 	if (!st->started)
-	{
-		st->started = true;
-		set_query(scan, *st);
-		Entry entry = read_entry(scan->indexRelation);
-		if (entry.level < 0)
-			st->exhausted = true;
-		else
-		{
-			pg::guarded([&] {
-				st->graph.set_query(st->query.data());
-				search_from_entry(st->graph, st->layer, entry, ef, mode != pg::iterative_scan_off);
-				take_batch(*st);
-			});
-			st->graph.release();
-		}
-	}
+		start(scan, *st);
+	if (!st->cold_ready)
+		st->cold_ready = next_cold(*st, &st->cold_tid, &st->cold_distance);
 
-	while (!st->exhausted)
+	/* the nearer of the two streams' heads; the hot one on a tie, and
+	 * before a NaN */
+	bool hot = st->hot_next < st->hot_count &&
+			   (!st->cold_ready || !(st->hot[st->hot_next].distance > st->cold_distance));
+	if (!hot && !st->cold_ready)
+		return false;
+	if (hot)
 	{
-		if (st->tid_next < st->tid_count)
-		{
-			scan->xs_heaptid = st->tids[st->tid_next++];
-			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
-			return true;
-		}
-		if (st->next < st->batch.size())
-		{
-			const Candidate<uint64> &c = st->batch[st->next++];
-			/* strict_order drops what a later batch found closer than rows
-			 * already returned */
-			if (mode == pg::iterative_scan_strict && c.distance < st->last_distance)
-				continue;
-			st->last_distance = c.distance;
-			load_tids(*st, c.ref);
-			continue;
-		}
-		CHECK_FOR_INTERRUPTS();
-		if (mode == pg::iterative_scan_off || !pg::guarded([&] {
-				bool more = next_search(*st, ef);
-				if (more)
-					take_batch(*st);
-				return more;
-			}))
-			st->exhausted = true;
-		st->graph.release();
+		scan->xs_heaptid = st->hot[st->hot_next].tid;
+		st->last_distance = Max(st->last_distance, st->hot[st->hot_next].distance);
+		st->hot_next++;
 	}
-	return false;
+	else
+	{
+		scan->xs_heaptid = st->cold_tid;
+		st->last_distance = Max(st->last_distance, st->cold_distance);
+		st->cold_ready = false;
+	}
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	return true;
 }
 
 void

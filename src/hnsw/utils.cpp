@@ -43,15 +43,27 @@ read_shape(Relation index)
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	Page page = BufferGetPage(buf);
 	MetaPage *meta = meta_of(page);
-	if (PageIsNew(page) || page_opaque(page)->id != page_id || meta->magic != meta_magic)
+	/* the version before the special space: an older format may keep
+	 * that elsewhere */
+	bool ours = !PageIsNew(page) && meta->magic == meta_magic;
+	uint32 version = ours ? meta->version : 0;
+	if (ours && version != format_version)
+	{
+		UnlockReleaseBuffer(buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" has hnsw format version %u, this vecdb reads version %u",
+						RelationGetRelationName(index), version, format_version),
+				 errhint("REINDEX INDEX %s to rebuild it in the current format.",
+						 quote_identifier(RelationGetRelationName(index)))));
+	}
+	if (!ours || !page_is_sound(page, page_meta))
+	{
+		UnlockReleaseBuffer(buf);
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
-	if (meta->version != format_version)
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" has format version %u, this vecdb reads %u",
-							   RelationGetRelationName(index), meta->version, format_version),
-						errhint("REINDEX the index.")));
+	}
 	Shape s{static_cast<int>(meta->dims), meta->m, meta->ef_construction,
 			static_cast<Metric>(meta->metric)};
 	UnlockReleaseBuffer(buf);

@@ -463,6 +463,8 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 	 * batch of dead TIDs that fits maintenance_work_mem, with the same
 	 * stats (tuples_removed adds up; the index's size does not). */
 	stats->num_index_tuples = 0;
+	/* the hot rows first, under the tier's merge lock (tier/vacuum.cpp) */
+	stats->tuples_removed += tier::bulk_delete(tier_of(index, s), callback, callback_state);
 
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	for (BlockNumber blkno = meta_blkno + 1; blkno < nblocks; blkno++)
@@ -498,6 +500,9 @@ vacuum_cleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
 	if (info->analyze_only)
 		return stats;
+	/* VACUUM, and so autovacuum, empties the hot tier: without the merge
+	 * worker, it is what keeps the tier small besides back-pressure */
+	merge(info->index, -1, false);
 	if (stats == nullptr)
 	{
 		stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));

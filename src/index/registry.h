@@ -16,6 +16,14 @@ extern "C" {
 
 namespace vecdb::index {
 
+/* Where an index keeps its hot tier (src/tier's Tier, less the relation). */
+struct TierShape
+{
+	Size meta_offset; /* of the tier's state within the meta page's contents */
+	uint16 page_id;   /* the id the access method's pages carry */
+	int dims;         /* of the vectors it stores */
+};
+
 struct VectorAm
 {
 	const char *name; /* "hnsw", "ivfpq" */
@@ -33,8 +41,8 @@ struct VectorAm
 	int64 (*merge)(Relation index, int64 max_rows, bool only_if_free);
 	/* Rows in the index's hot tier now, from its meta page. */
 	int64 (*hot_rows)(Relation index);
-	/* Where the meta page's contents hold the hot tier's state (src/tier). */
-	Size tier_meta_offset;
+	/* Where the index keeps its hot tier; reads the meta page. */
+	TierShape (*tier_shape)(Relation index);
 };
 
 /* Once per access method, from _PG_init. */

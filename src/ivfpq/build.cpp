@@ -292,6 +292,7 @@ fill_meta(Page page, const Shape &s, uint64 build_id)
 	meta->centroids_blkno = InvalidBlockNumber;
 	meta->codebooks_blkno = InvalidBlockNumber;
 	meta->directory_blkno = InvalidBlockNumber;
+	tier::init_meta(&meta->tier);
 	set_contents_end(page, meta + 1);
 }
 

@@ -253,7 +253,12 @@ check_index(Relation heap, Relation index, pg::CheckReport &r)
 	}
 	core::VisitedHash *indexed = pg::make_owned<core::VisitedHash>();
 	BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);
+	/* no row moves from the tier to the lists while both are read */
+	tier::Tier t = tier_of(index, s);
+	tier::lock_merges(t);
 	check_lists(index, heap_blocks, meta, s, r, *indexed);
+	tier::check(t, r, *indexed);
+	tier::unlock_merges(t);
 	check_heap_rows(heap, index, s.metric, s.dims, *indexed, r);
 }
 

@@ -30,10 +30,11 @@ parse_options(Datum reloptions, bool validate)
 		{"lists", RELOPT_TYPE_INT, offsetof(Options, lists)},
 		{"m", RELOPT_TYPE_INT, offsetof(Options, m)},
 		{"nbits", RELOPT_TYPE_INT, offsetof(Options, nbits)},
+		{"streaming", RELOPT_TYPE_BOOL, offsetof(Options, streaming)},
 		{"training_sample", RELOPT_TYPE_INT, offsetof(Options, training_sample)},
 	};
 	return static_cast<bytea *>(
-		build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, 4));
+		build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, lengthof(table)));
 }
 
 char *
@@ -116,6 +117,16 @@ define_options()
 	add_int_reloption(options_kind, "training_sample",
 					  "Rows sampled to train centroids and codebooks; 0 chooses from the lists", 0,
 					  0, max_training_sample, AccessExclusiveLock);
+	tier::add_streaming_option(options_kind);
+}
+
+/* Vectors too wide for a tier page (ivfpq indexes up to 16,000 dims; a
+ * tier page holds about 2,000) are filed at once. */
+bool
+streaming(Relation index, const Shape &s)
+{
+	auto *options = reinterpret_cast<Options *>(index->rd_options);
+	return (options == nullptr || options->streaming) && tier::fits_page(s.dims);
 }
 
 } // namespace vecdb::ivfpq

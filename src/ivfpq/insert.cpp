@@ -42,16 +42,28 @@ read_tail(Relation index, const Model &model, int list)
 	return tail;
 }
 
+/* Finish the record that files a row; a merge's mark goes into the same
+ * record (tier::MergeMark). */
+void
+finish_write(GenericXLogState *state, tier::MergeMark *mark)
+{
+	if (mark != nullptr)
+		mark->register_in(state);
+	GenericXLogFinish(state);
+	if (mark != nullptr)
+		mark->release();
+}
+
 /* Append entry to a locked list page that has room. */
 void
-append_to(Relation index, Buffer buf, const char *entry, Size size)
+append_to(Relation index, Buffer buf, const char *entry, Size size, tier::MergeMark *mark)
 {
 	ensure_room(index, BufferGetPage(buf), BufferGetBlockNumber(buf), size);
 	GenericXLogState *state = GenericXLogStart(index);
 	Page page = GenericXLogRegisterBuffer(state, buf, 0);
 	memcpy(contents_end(page), entry, size);
 	set_contents_end(page, contents_end(page) + size);
-	GenericXLogFinish(state);
+	finish_write(state, mark);
 }
 
 /*
@@ -62,7 +74,8 @@ append_to(Relation index, Buffer buf, const char *entry, Size size)
  * before calling the list damaged.
  */
 bool
-append_if_room(Relation index, const Model &model, int list, BlockNumber blkno, const char *entry)
+append_if_room(Relation index, const Model &model, int list, BlockNumber blkno, const char *entry,
+			   tier::MergeMark *mark)
 {
 	const Size size = model.shape.entry_size();
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
@@ -86,7 +99,7 @@ append_if_room(Relation index, const Model &model, int list, BlockNumber blkno, 
 		{
 			bool room = static_cast<Size>(PageGetExactFreeSpace(page)) >= size;
 			if (room)
-				append_to(index, buf, entry, size);
+				append_to(index, buf, entry, size, mark);
 			UnlockReleaseBuffer(buf);
 			return room;
 		}
@@ -103,7 +116,8 @@ append_if_room(Relation index, const Model &model, int list, BlockNumber blkno, 
  * damaged.
  */
 void
-append_page(Relation index, const Model &model, int list, const char *entry)
+append_page(Relation index, const Model &model, int list, const char *entry,
+			tier::MergeMark *mark)
 {
 	const Size size = model.shape.entry_size();
 	BlockNumber dirblk = directory_block(model, list);
@@ -137,7 +151,7 @@ append_page(Relation index, const Model &model, int list, const char *entry)
 		/* room made since the unlocked look: VACUUM, or the race lost */
 		if (static_cast<Size>(PageGetExactFreeSpace(tailpage)) >= size)
 		{
-			append_to(index, tailbuf, entry, size);
+			append_to(index, tailbuf, entry, size, mark);
 			UnlockReleaseBuffer(tailbuf);
 			UnlockReleaseBuffer(dirbuf);
 			return;
@@ -162,7 +176,7 @@ append_page(Relation index, const Model &model, int list, const char *entry)
 	h->tail = newblk;
 	if (BufferIsValid(tailbuf))
 		page_opaque(GenericXLogRegisterBuffer(state, tailbuf, 0))->next = newblk;
-	GenericXLogFinish(state);
+	finish_write(state, mark); /* four pages at most: new, directory, tail, mark */
 
 	UnlockReleaseBuffer(newbuf);
 	if (BufferIsValid(tailbuf))
@@ -173,14 +187,30 @@ append_page(Relation index, const Model &model, int list, const char *entry)
 } // namespace
 
 void
-append_entry(Relation index, const Model &model, int list, const char *entry)
+append_entry(Relation index, const Model &model, int list, const char *entry,
+			 tier::MergeMark *mark)
 {
 	/* a new page must hold it: an index from before CREATE INDEX checked m */
 	if (model.shape.entry_size() > page_room)
 		elog(ERROR, "index \"%s\" has entries of %zu bytes, more than a page's %zu",
 			 RelationGetRelationName(index), model.shape.entry_size(), page_room);
-	if (!append_if_room(index, model, list, read_tail(index, model, list), entry))
-		append_page(index, model, list, entry);
+	if (!append_if_room(index, model, list, read_tail(index, model, list), entry, mark))
+		append_page(index, model, list, entry, mark);
+}
+
+void
+insert_vector(Relation index, const Model &model, const float *vector, ItemPointer heaptid,
+			  tier::MergeMark *mark)
+{
+	const Shape &s = model.shape;
+	auto *scratch = static_cast<float *>(palloc(sizeof(float) * s.dims));
+	auto *entry = static_cast<char *>(palloc(s.entry_size()));
+	uint32 list;
+	pg::guarded([&] { nearest_lists(model, vector, 1, &list); });
+	encode_entry(model, list, vector, heaptid, entry, scratch);
+	append_entry(index, model, list, entry, mark);
+	pfree(entry);
+	pfree(scratch);
 }
 
 bool
@@ -198,12 +228,10 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	auto *vector = static_cast<float *>(palloc(sizeof(float) * s.dims));
 	if (prepare_index_vector(s.metric, s.dims, values[0], vector))
 	{
-		auto *scratch = static_cast<float *>(palloc(sizeof(float) * s.dims));
-		auto *entry = static_cast<char *>(palloc(s.entry_size()));
-		uint32 list;
-		pg::guarded([&] { nearest_lists(model, vector, 1, &list); });
-		encode_entry(model, list, vector, heaptid, entry, scratch);
-		append_entry(index, model, list, entry);
+		if (!streaming(index, s))
+			insert_vector(index, model, vector, heaptid);
+		else if (tier::append(tier_of(index, s), heaptid, vector) > tier::hot_tier_max_rows)
+			merge(index, tier::batch_rows(), false); /* back-pressure */
 	}
 
 	MemoryContextSwitchTo(old);

@@ -35,6 +35,8 @@
 #include "core/pq.h"
 #include "core/vector_format.h"
 #include "index/vector_index.h"
+#include "index/registry.h"
+#include "tier/tier.h"
 
 extern "C" {
 #include "access/amapi.h"
@@ -54,7 +56,8 @@ namespace vecdb::ivfpq {
 using core::Metric;
 
 constexpr uint32 meta_magic = 0x56495650; /* "VIVP" */
-constexpr uint32 format_version = 1;
+/* 2: the hot tier's state in the meta page */
+constexpr uint32 format_version = 2;
 constexpr BlockNumber meta_blkno = 0;
 constexpr uint16 page_id = 0xFF92; /* last word of every page, as bloom does */
 
@@ -97,7 +100,12 @@ struct MetaPage
 	uint32 directory_pages;
 	int64 built_entries; /* entries the build wrote */
 	int64 trained_rows;  /* rows the model was trained on */
+	tier::TierMeta tier; /* the hot tier (src/tier) */
 };
+
+/* Pinned: the old-format and corruption tests patch these fields. */
+static_assert(offsetof(MetaPage, magic) == 0 && offsetof(MetaPage, version) == 4, "MetaPage layout");
+static_assert(offsetof(MetaPage, tier) == 64, "MetaPage layout");
 
 struct ListHead
 {
@@ -118,6 +126,7 @@ struct Options
 	int m;
 	int nbits;
 	int training_sample;
+	bool streaming; /* inserts go to the hot tier */
 };
 
 /* The index's parameters, as the meta page records them. */
@@ -277,8 +286,28 @@ for_each_list_page(Relation index, BlockNumber directory_blkno, int list, int lo
 /* Whether a heap TID can be given to the heap: a damaged one must not be. */
 bool heaptid_is_sane(const ItemPointerData &tid);
 
-/* insert.cpp: append one entry to a list, WAL-logged. */
-void append_entry(Relation index, const Model &model, int list, const char *entry);
+/* insert.cpp: append one entry to a list, WAL-logged; a merge of the hot
+ * tier passes the mark that record must carry. */
+void append_entry(Relation index, const Model &model, int list, const char *entry,
+				  tier::MergeMark *mark = nullptr);
+/* File one prepared vector in its nearest list (aminsert with streaming
+ * off, and a merge). */
+void insert_vector(Relation index, const Model &model, const float *vector, ItemPointer heaptid,
+				   tier::MergeMark *mark = nullptr);
+
+/* The index's hot tier. */
+inline tier::Tier
+tier_of(Relation index, const Shape &s)
+{
+	return {index, offsetof(MetaPage, tier), page_id, s.dims};
+}
+
+/* merge.cpp: the access method's merge entry point (index/registry.h). */
+int64 merge(Relation index, int64 max_rows, bool only_if_free);
+int64 hot_rows(Relation index);
+index::TierShape tier_shape(Relation index);
+/* handler.cpp: whether the index's inserts go to its hot tier. */
+bool streaming(Relation index, const Shape &s);
 
 /* handler.cpp: WITH (...) options; once, from _PG_init. */
 void define_options();

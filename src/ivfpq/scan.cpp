@@ -32,6 +32,10 @@
  * has every distance NULL or NaN, which a sort puts in any order after the
  * rest: the scan returns every entry then, list by list, unranked, as a
  * sequential scan and a sort would return every row.
+ *
+ * Before the lists, the scan reads the hot tier (src/tier) exactly, and
+ * returns the union of both, nearest first (without a query: the hot rows,
+ * then the lists'). A list row whose TID the tier answered for is dropped.
  */
 #include "ivfpq/ivfpq.h"
 #include "pg/guc.h"
@@ -95,6 +99,16 @@ struct ScanState
 	EState *estate = nullptr;
 	MemoryContext row_context = nullptr;
 	BlockNumber heap_blocks = 0; /* as last read: rows this scan sees are below */
+
+	/* the hot tier's rows, nearest first, and their TIDs; read before the
+	 * lists, each list row whose TID they hold is dropped (tier.h) */
+	MemoryContext context = CurrentMemoryContext; /* the scan's */
+	tier::HotRow *hot = nullptr;
+	int hot_count = 0;
+	int hot_next = 0;
+	core::VisitedHash hot_tids;
+	bool cold_ready = false; /* cold holds the lists' next row */
+	Candidate cold;
 };
 
 /* The query vector, as the index files vectors; false if nothing can be
@@ -480,61 +494,112 @@ rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 	st->last_distance = -std::numeric_limits<float>::infinity();
 	st->overestimate = 0;
 	st->list_margin = 0;
+	if (st->hot != nullptr)
+		pfree(st->hot);
+	st->hot = nullptr;
+	st->hot_count = st->hot_next = 0;
+	st->cold_ready = false;
 }
+
+namespace {
+
+void
+read_hot(IndexScanDesc scan, ScanState &st)
+{
+	const Shape &s = st.model->shape;
+	MemoryContext old = MemoryContextSwitchTo(st.context);
+	tier::read_hot_rows(tier_of(scan->indexRelation, s),
+						core::ranking_distance(s.metric), st.query.data(), &st.hot, &st.hot_count,
+						st.hot_tids);
+	MemoryContextSwitchTo(old);
+	st.hot_next = 0;
+}
+
+void
+start(IndexScanDesc scan, ScanState &st)
+{
+	st.started = true;
+	if (st.fetch == nullptr)
+		open_heap(scan, st);
+	if (!set_query(scan, st))
+	{
+		/* every list, in list order */
+		st.unordered = true;
+		pg::guarded([&] {
+			std::fill(st.query.begin(), st.query.end(), 0.0f);
+			st.lists.resize(st.model->shape.lists);
+			for (int list = 0; list < st.model->shape.lists; list++)
+				st.lists[list] = {0.0f, list};
+		});
+		read_hot(scan, st);
+	}
+	else
+	{
+		read_hot(scan, st);
+		pg::guarded([&] { prepare_search(st); });
+		probe_more(scan, st, st.model->shape.trained ? pg::ivfpq_probes : 1);
+		rerank(scan, st);
+	}
+}
+
+/* The lists' next row, not one the hot tier answered for. */
+bool
+next_cold(IndexScanDesc scan, ScanState &st, Candidate *c)
+{
+	for (;;)
+	{
+		if (st.exhausted)
+			return false;
+		bool found = st.unordered ? next_unordered(scan, st, c) : next_row(scan, st, c);
+		if (!found)
+		{
+			st.exhausted = true;
+			return false;
+		}
+		if (st.hot_tids.contains(heaptid_key(c->tid)))
+			continue;
+		if (!st.unordered && pg::ivfpq_iterative_scan == pg::iterative_scan_strict &&
+			c->distance < st.last_distance)
+			continue;
+		return true;
+	}
+}
+
+} // namespace
 
 bool
 get_tuple(IndexScanDesc scan, ScanDirection dir)
 {
 	auto *st = static_cast<ScanState *>(scan->opaque);
-
 	if (!st->started)
-	{
-		st->started = true;
-		if (st->fetch == nullptr)
-			open_heap(scan, *st);
-		if (!set_query(scan, *st))
-		{
-			/* every list, in list order */
-			st->unordered = true;
-			pg::guarded([&] {
-				st->lists.resize(st->model->shape.lists);
-				for (int list = 0; list < st->model->shape.lists; list++)
-					st->lists[list] = {0.0f, list};
-			});
-		}
-		else
-		{
-			pg::guarded([&] { prepare_search(*st); });
-			probe_more(scan, *st, st->model->shape.trained ? pg::ivfpq_probes : 1);
-			rerank(scan, *st);
-		}
-	}
+		start(scan, *st);
+	if (!st->cold_ready)
+		st->cold_ready = next_cold(scan, *st, &st->cold);
 
-	Candidate c;
-	if (st->unordered)
+	/* the nearer head; the hot one on a tie, before a NaN, and first of
+	 * all when there is no query */
+	bool hot = st->hot_next < st->hot_count &&
+			   (!st->cold_ready || st->unordered ||
+				!(st->hot[st->hot_next].distance > st->cold.distance));
+	if (!hot && !st->cold_ready)
+		return false;
+	float distance;
+	if (hot)
 	{
-		if (!next_unordered(scan, *st, &c))
-		{
-			st->exhausted = true;
-			return false;
-		}
-		scan->xs_heaptid = c.tid;
-		scan->xs_recheck = false;
-		scan->xs_recheckorderby = false;
-		return true;
+		scan->xs_heaptid = st->hot[st->hot_next].tid;
+		distance = st->hot[st->hot_next++].distance;
 	}
-	while (!st->exhausted && next_row(scan, *st, &c))
+	else
 	{
-		if (pg::ivfpq_iterative_scan == pg::iterative_scan_strict && c.distance < st->last_distance)
-			continue;
-		st->last_distance = c.distance;
-		scan->xs_heaptid = c.tid;
-		scan->xs_recheck = false;
-		scan->xs_recheckorderby = false;
-		return true;
+		scan->xs_heaptid = st->cold.tid;
+		distance = st->cold.distance;
+		st->cold_ready = false;
 	}
-	st->exhausted = true;
-	return false;
+	if (!st->unordered)
+		st->last_distance = Max(st->last_distance, distance);
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	return true;
 }
 
 void

@@ -209,10 +209,12 @@ read_meta(Relation index)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not an ivfpq index", RelationGetRelationName(index))));
 	if (meta.version != format_version)
-		ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-						errmsg("index \"%s\" has format version %u, this vecdb reads %u",
-							   RelationGetRelationName(index), meta.version, format_version),
-						errhint("REINDEX the index.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" has ivfpq format version %u, this vecdb reads version %u",
+						RelationGetRelationName(index), meta.version, format_version),
+				 errhint("REINDEX INDEX %s to rebuild it in the current format.",
+						 quote_identifier(RelationGetRelationName(index)))));
 	return meta;
 }
 

@@ -23,6 +23,9 @@ bulk_delete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDelete
 	const Model &model = load_model(index);
 	const Size size = model.shape.entry_size();
 	stats->num_index_tuples = 0;
+	/* the hot rows first, under the tier's merge lock (tier/vacuum.cpp) */
+	stats->tuples_removed +=
+		tier::bulk_delete(tier_of(index, model.shape), callback, callback_state);
 	for (int list = 0; list < model.shape.lists; list++)
 		for_each_list_page(
 			index, model.directory_blkno, list, BUFFER_LOCK_EXCLUSIVE,
@@ -70,6 +73,9 @@ vacuum_cleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
 	if (info->analyze_only)
 		return stats;
+	/* VACUUM, and so autovacuum, empties the hot tier: without the merge
+	 * worker, it is what keeps the tier small besides back-pressure */
+	merge(info->index, -1, false);
 	if (stats == nullptr)
 	{
 		/* no bulk_delete ran: count the entries for pg_class.reltuples */

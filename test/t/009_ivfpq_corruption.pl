@@ -758,7 +758,7 @@ my @targeted = (
 	[ $UNT, \&pristine ],
 	# meta page fields
 	[ $L2, sub { expecting(qr/damaged or not ivfpq/, meta_damage($L2, 'magic', 0)) } ],
-	[ $COS, sub { expecting(qr/format version/, meta_damage($COS, 'version', 2)) } ],
+	[ $COS, sub { expecting(qr/format version/, meta_damage($COS, 'version', 99)) } ],
 	[ $UNT, sub { expecting(qr/format version/, meta_damage($UNT, 'version', 0)) } ],
 	[ $L2, sub { expecting(qr/dimensions/, meta_damage($L2, 'dims', 17)) } ],
 	[ $COS, sub { expecting(qr/dimensions/, meta_damage($COS, 'dims', 32)) } ],

@@ -1,0 +1,304 @@
+/*
+ * tier.cpp: the hot tier's state and its appends.
+ *
+ * An append locks the meta page, then the tail page, then (when the tail is
+ * full) the page that becomes the new tail, always in that order, and logs
+ * them in one generic WAL record: the tier's counts and links never
+ * disagree with its pages. Merges lock the meta page before any tier page
+ * too; scans and VACUUM lock one tier page at a time. So nothing waits in a
+ * cycle.
+ */
+#include "tier/pages.h"
+
+extern "C" {
+#include "storage/lmgr.h"
+#include "utils/guc.h"
+}
+
+#include <climits>
+
+namespace vecdb::tier {
+
+int hot_tier_max_rows = 10000;
+
+void
+define_settings()
+{
+	DefineCustomIntVariable(
+		"vecdb.hot_tier_max_rows", "Hot rows an index holds before an insert merges a batch itself.",
+		"Past it, the inserting backend merges a quarter of it into the index: back-pressure "
+		"when the merge worker is not running or falls behind.",
+		&hot_tier_max_rows, 10000, 10, INT_MAX / 4, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
+
+void
+add_streaming_option(relopt_kind kind)
+{
+	add_bool_reloption(kind, "streaming",
+					   "Whether inserts go to the hot tier, merged into the index later, or into the "
+					   "index at once",
+					   true, ShareUpdateExclusiveLock);
+}
+
+int64
+batch_rows()
+{
+	return Max(hot_tier_max_rows / 4, 1);
+}
+
+void
+damaged(const Tier &t, BlockNumber blkno, const char *what)
+{
+	ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+					errmsg("index \"%s\" has a damaged hot tier: %s (block %u)",
+						   RelationGetRelationName(t.index), what, blkno),
+					errhint("Run vecdb_index_check('%s'), then REINDEX it.",
+							RelationGetRelationName(t.index))));
+}
+
+bool
+meta_page_is_sound(Page page, const Tier &t)
+{
+	/* Generic WAL keeps only what lies outside pd_lower..pd_upper: the
+	 * TierMeta must lie below pd_lower. */
+	Size end = (PageGetContents(page) - page) + t.meta_offset + sizeof(TierMeta);
+	return index::page_is_sound(page, t.page_id, index::page_meta) &&
+		   reinterpret_cast<PageHeader>(page)->pd_lower >= end;
+}
+
+bool
+page_is_sound(Page page, const Tier &t)
+{
+	if (!index::page_is_sound(page, t.page_id, index::page_tier))
+		return false;
+	char *end = index::contents_end(page);
+	return tier_page(page)->item_size == item_size(t.dims) && end >= items_begin(page) &&
+		   (end - items_begin(page)) % item_size(t.dims) == 0;
+}
+
+void
+init_meta(TierMeta *meta)
+{
+	meta->head = meta->tail = meta->free_head = InvalidBlockNumber;
+	meta->pages = 0;
+	meta->head_seq = meta->next_seq = 1;
+	meta->rows = meta->merged = 0;
+	meta->last_merge = 0;
+}
+
+TierMeta
+read_meta(const Tier &t)
+{
+	Buffer buf = ReadBuffer(t.index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	Page page = BufferGetPage(buf);
+	if (!meta_page_is_sound(page, t))
+	{
+		UnlockReleaseBuffer(buf);
+		damaged(t, meta_blkno, "the meta page does not hold the tier's state");
+	}
+	TierMeta m = *meta_in(page, t);
+	UnlockReleaseBuffer(buf);
+	return m;
+}
+
+namespace {
+
+/*
+ * A page to become the new tail, locked: the top of the free stack if it
+ * is a retired page, else a new one. *free_next is what the stack's top
+ * becomes: a damaged stack is dropped (its pages are lost to the tier until
+ * REINDEX, which beats reusing a page whose state is unknown).
+ */
+Buffer
+take_page(const Tier &t, const TierMeta &m, BlockNumber *free_next)
+{
+	*free_next = InvalidBlockNumber;
+	if (m.free_head != InvalidBlockNumber && block_in_range(t, m.free_head))
+	{
+		Buffer buf = ReadBuffer(t.index, m.free_head);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		Page page = BufferGetPage(buf);
+		if (page_is_sound(page, t) && is_retired(page))
+		{
+			*free_next = tier_page(page)->free_next;
+			return buf;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	LockRelationForExtension(t.index, ExclusiveLock);
+	Buffer buf = ReadBuffer(t.index, P_NEW);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(t.index, ExclusiveLock);
+	return buf;
+}
+
+void
+put_item(Page page, const Tier &t, ItemPointer tid, const float *vector)
+{
+	auto *item = reinterpret_cast<Item *>(index::contents_end(page));
+	item->tid = *tid;
+	item->flags = 0;
+	item->unused = 0;
+	memcpy(item->vector, vector, sizeof(float) * t.dims);
+	index::set_contents_end(page, index::contents_end(page) + item_size(t.dims));
+}
+
+} // namespace
+
+void
+add_tail_page(const Tier &t, Buffer metabuf, Buffer tailbuf, ItemPointer tid, const float *vector)
+{
+	BlockNumber free_next;
+	Buffer newbuf = take_page(t, *meta_in(BufferGetPage(metabuf), t), &free_next);
+	BlockNumber newblk = BufferGetBlockNumber(newbuf);
+
+	GenericXLogState *state = GenericXLogStart(t.index);
+	TierMeta *m = meta_in(GenericXLogRegisterBuffer(state, metabuf, 0), t);
+	Page page = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+	index::init_page(page, index::page_tier, t.page_id);
+	TierPage *tp = tier_page(page);
+	tp->seq = m->next_seq++;
+	tp->free_next = InvalidBlockNumber;
+	tp->item_size = static_cast<uint16>(item_size(t.dims));
+	tp->unused = 0;
+	index::set_contents_end(page, items_begin(page));
+	if (tid != nullptr)
+	{
+		put_item(page, t, tid, vector);
+		m->rows++;
+	}
+	if (BufferIsValid(tailbuf))
+		index::page_opaque(GenericXLogRegisterBuffer(state, tailbuf, 0))->next = newblk;
+	else
+	{
+		m->head = newblk;
+		m->head_seq = tp->seq;
+	}
+	if (m->free_head != InvalidBlockNumber)
+		m->free_head = free_next;
+	m->tail = newblk;
+	m->pages++;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(newbuf);
+}
+
+Buffer
+lock_tail(const Tier &t, Buffer metabuf)
+{
+	BlockNumber tail = meta_in(BufferGetPage(metabuf), t)->tail;
+	if (tail == InvalidBlockNumber)
+		return InvalidBuffer;
+	if (!block_in_range(t, tail))
+	{
+		UnlockReleaseBuffer(metabuf);
+		damaged(t, tail, "the tail lies outside the index");
+	}
+	Buffer buf = ReadBuffer(t.index, tail);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	Page page = BufferGetPage(buf);
+	if (!page_is_sound(page, t) || is_retired(page) ||
+		index::page_opaque(page)->next != InvalidBlockNumber)
+	{
+		UnlockReleaseBuffer(buf);
+		UnlockReleaseBuffer(metabuf);
+		damaged(t, tail, "the tail is not a hot tier page");
+	}
+	return buf;
+}
+
+Buffer
+lock_meta(const Tier &t)
+{
+	Buffer buf = ReadBuffer(t.index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	if (!meta_page_is_sound(BufferGetPage(buf), t))
+	{
+		UnlockReleaseBuffer(buf);
+		damaged(t, meta_blkno, "the meta page does not hold the tier's state");
+	}
+	return buf;
+}
+
+int64
+append(const Tier &t, ItemPointer tid, const float *vector)
+{
+	if (!fits_page(t.dims))
+		elog(ERROR, "index \"%s\" has vectors too wide for its hot tier",
+			 RelationGetRelationName(t.index));
+	Buffer metabuf = lock_meta(t);
+	Buffer tailbuf = lock_tail(t, metabuf);
+	if (BufferIsValid(tailbuf) &&
+		static_cast<Size>(PageGetExactFreeSpace(BufferGetPage(tailbuf))) >= item_size(t.dims))
+	{
+		GenericXLogState *state = GenericXLogStart(t.index);
+		TierMeta *m = meta_in(GenericXLogRegisterBuffer(state, metabuf, 0), t);
+		put_item(GenericXLogRegisterBuffer(state, tailbuf, 0), t, tid, vector);
+		m->rows++;
+		GenericXLogFinish(state);
+	}
+	else
+		add_tail_page(t, metabuf, tailbuf, tid, vector);
+	int64 rows = meta_in(BufferGetPage(metabuf), t)->rows;
+	if (BufferIsValid(tailbuf))
+		UnlockReleaseBuffer(tailbuf);
+	UnlockReleaseBuffer(metabuf);
+	return rows;
+}
+
+namespace {
+
+/* One pass of stats(): false if a page was reused under it. */
+bool
+count_chain(const Tier &t, const TierMeta &m, Stats *s)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(t.index);
+	BlockNumber blkno = m.head;
+	for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber; seq++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
+			damaged(t, blkno, "the chain leaves the index or loops");
+		Buffer buf = ReadBuffer(t.index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		Page page = BufferGetPage(buf);
+		if (!page_is_sound(page, t))
+		{
+			UnlockReleaseBuffer(buf);
+			damaged(t, blkno, "a chain page is not a tier page");
+		}
+		bool reused = tier_page(page)->seq != seq;
+		if (!reused && !is_retired(page))
+		{
+			s->pages++;
+			for (int i = 0; i < item_count(page, t); i++)
+				if (!(item_at(page, t, i)->flags & (item_merged | item_dead)))
+					s->rows++;
+		}
+		blkno = index::page_opaque(page)->next;
+		UnlockReleaseBuffer(buf);
+		if (reused)
+			return false;
+	}
+	return true;
+}
+
+} // namespace
+
+Stats
+stats(const Tier &t)
+{
+	for (int pass = 0;; pass++)
+	{
+		TierMeta m = read_meta(t);
+		Stats s{0, 0, m.merged, m.last_merge};
+		if (count_chain(t, m, &s))
+			return s;
+		if (pass >= max_restarts)
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							errmsg("the hot tier of index \"%s\" changed under every read of it",
+								   RelationGetRelationName(t.index))));
+	}
+}
+
+} // namespace vecdb::tier
