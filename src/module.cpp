@@ -10,6 +10,8 @@
 #include "ivfpq/ivfpq.h"
 
 extern "C" {
+#include "utils/guc.h"
+
 PG_MODULE_MAGIC;
 
 void _PG_init(void);
@@ -28,4 +30,9 @@ _PG_init(void)
 	vecdb::index::register_am({"ivfpq", vecdb::ivfpq::build, vecdb::ivfpq::check_index,
 							   vecdb::ivfpq::merge, vecdb::ivfpq::hot_rows,
 							   vecdb::ivfpq::tier_shape});
+	/* Last, once every part has defined its settings: reserving the prefix
+	 * drops the placeholders of the names not defined yet, and with them a
+	 * value SET in the session before vecdb was loaded (SET
+	 * vecdb.hot_tier_max_rows = 40; INSERT ... kept the default). */
+	MarkGUCPrefixReserved("vecdb");
 }

@@ -72,7 +72,6 @@ define_settings()
 	DefineCustomIntVariable(
 		"vecdb.ivfpq_max_probes", "Bounds the lists an iterative ivfpq index scan reads; 0: all.",
 		nullptr, &ivfpq_max_probes, 0, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-	MarkGUCPrefixReserved("vecdb");
 }
 
 } // namespace vecdb::pg
