@@ -616,6 +616,16 @@ RESET vecdb.hot_tier_max_rows;
 SELECT vecdb_merge('tier_bp_hnsw_l2') <= 155 AS hnsw_rest;
 INSERT INTO tier_bp_hnsw SELECT id + 5000, v FROM tier_bp_vectors WHERE id <= 300;
 SELECT h.rows FROM vecdb_hot_tier('tier_bp_hnsw_l2') h;
+-- a cap SET in a new session before vecdb is loaded in it holds too
+\c
+SET vecdb.hot_tier_max_rows = 40;
+INSERT INTO tier_bp_hnsw SELECT id + 6000, v FROM tier_bp_vectors WHERE id <= 100;
+SHOW vecdb.hot_tier_max_rows;
+SELECT h.rows <= 40 + 10 + 31 AS bounded, h.merged > 600 AS merged_more FROM vecdb_hot_tier('tier_bp_hnsw_l2') h;
+-- (\c reset the session's settings)
+SET vecdb.hnsw_ef_search = 100;
+SET vecdb.ivfpq_probes = 5;
+SET vecdb.ivfpq_rerank = 100;
 DROP TABLE tier_bp_hnsw, tier_bp_ivfpq, tier_bp_seen, tier_bp_vectors;
 DROP PROCEDURE tier_bp_fill;
 

@@ -176,13 +176,16 @@ step('3: DML and VACUUM', sub {
 });
 
 step('4: back-pressure', sub {
+	my %merged_before = map { $_ => (split /\|/, tier_state($primary, $_))[2] } qw(items_hnsw items_ivfpq);
 	my $sql = "SET vecdb.hot_tier_max_rows = 40;\n";
 	$sql .= "INSERT INTO items SELECT $_, " . random_vector_sql($_) . ";\n" for 3001 .. 3500;
 	$primary->safe_psql('postgres', $sql);
-	my ($rows, $pages, $merged) = split /\|/, tier_state($primary, 'items_hnsw');
-	cmp_ok($merged, '>', 0, '4: back-pressure merged rows of the hnsw tier');
-	($rows, $pages, my $merged_ivfpq) = split /\|/, tier_state($primary, 'items_ivfpq');
-	cmp_ok($merged_ivfpq, '>', 0, '4: back-pressure merged rows of the ivfpq tier');
+	for my $index (qw(items_hnsw items_ivfpq))
+	{
+		my ($rows, $pages, $merged) = split /\|/, tier_state($primary, $index);
+		cmp_ok($merged, '>', $merged_before{$index}, "4: back-pressure merged rows of $index");
+		cmp_ok($rows, '<=', 40 + 10 + 100, "4: $index holds at most the cap and a batch (and a page): $rows");
+	}
 	compare_nodes('4: after back-pressure', {}, 3001, 3500);
 });
 
