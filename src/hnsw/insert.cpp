@@ -359,7 +359,8 @@ insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heapti
 	Inserting *ins = pg::make_owned<Inserting>(index, s);
 	bool duplicate = false;
 	if (entry.level >= 0)
-		duplicate = pg::guarded([&] { return find_neighbours(*ins, entry, level, v, heaptid, mark); });
+		duplicate =
+			pg::guarded([&] { return find_neighbours(*ins, entry, level, v, heaptid, mark); });
 
 	if (!duplicate)
 	{
@@ -398,8 +399,8 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	{
 		if (!streaming(index, s))
 			insert_vector(index, s, v, heaptid);
-		else if (tier::append(tier_of(index, s), heaptid, v) > tier::hot_tier_max_rows)
-			merge(index, tier::batch_rows(), false); /* back-pressure */
+		else if (tier::over_cap(tier::append(tier_of(index, s), heaptid, v)))
+			merge(index, tier::back_pressure_goal());
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(context);

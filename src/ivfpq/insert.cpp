@@ -116,8 +116,7 @@ append_if_room(Relation index, const Model &model, int list, BlockNumber blkno, 
  * damaged.
  */
 void
-append_page(Relation index, const Model &model, int list, const char *entry,
-			tier::MergeMark *mark)
+append_page(Relation index, const Model &model, int list, const char *entry, tier::MergeMark *mark)
 {
 	const Size size = model.shape.entry_size();
 	BlockNumber dirblk = directory_block(model, list);
@@ -187,8 +186,7 @@ append_page(Relation index, const Model &model, int list, const char *entry,
 } // namespace
 
 void
-append_entry(Relation index, const Model &model, int list, const char *entry,
-			 tier::MergeMark *mark)
+append_entry(Relation index, const Model &model, int list, const char *entry, tier::MergeMark *mark)
 {
 	/* a new page must hold it: an index from before CREATE INDEX checked m */
 	if (model.shape.entry_size() > page_room)
@@ -230,8 +228,8 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	{
 		if (!streaming(index, s))
 			insert_vector(index, model, vector, heaptid);
-		else if (tier::append(tier_of(index, s), heaptid, vector) > tier::hot_tier_max_rows)
-			merge(index, tier::batch_rows(), false); /* back-pressure */
+		else if (tier::over_cap(tier::append(tier_of(index, s), heaptid, vector)))
+			merge(index, tier::back_pressure_goal());
 	}
 
 	MemoryContextSwitchTo(old);

@@ -26,7 +26,7 @@ reserve(Collected &c, int n)
 		return;
 	int room = Max(c.room * 2, c.count + n);
 	c.rows = static_cast<HotRow *>(c.rows == nullptr ? palloc(sizeof(HotRow) * room)
-													   : repalloc(c.rows, sizeof(HotRow) * room));
+													 : repalloc(c.rows, sizeof(HotRow) * room));
 	c.room = room;
 }
 
@@ -59,7 +59,10 @@ collect(const Tier &t, const TierMeta &m, core::DistanceFn distance, const float
 			for (int i = 0; i < n; i++)
 			{
 				const Item *item = item_at(page, t, i);
-				if (item->flags & (item_merged | item_dead))
+				/* a damaged TID must not reach the heap: block
+				 * InvalidBlockNumber would read as "extend the table" */
+				if ((item->flags & (item_merged | item_dead)) || !ItemPointerIsValid(&item->tid) ||
+					ItemPointerGetBlockNumberNoCheck(&item->tid) == InvalidBlockNumber)
 					continue;
 				c.rows[c.count++] = {distance(query, item->vector, t.dims), item->tid};
 			}

@@ -25,7 +25,8 @@ void
 define_settings()
 {
 	DefineCustomIntVariable(
-		"vecdb.hot_tier_max_rows", "Hot rows an index holds before an insert merges a batch itself.",
+		"vecdb.hot_tier_max_rows",
+		"Hot rows an index holds before an insert merges a batch itself.",
 		"Past it, the inserting backend merges a quarter of it into the index: back-pressure "
 		"when the merge worker is not running or falls behind.",
 		&hot_tier_max_rows, 10000, 10, INT_MAX / 4, PGC_USERSET, 0, nullptr, nullptr, nullptr);
@@ -34,10 +35,11 @@ define_settings()
 void
 add_streaming_option(relopt_kind kind)
 {
-	add_bool_reloption(kind, "streaming",
-					   "Whether inserts go to the hot tier, merged into the index later, or into the "
-					   "index at once",
-					   true, ShareUpdateExclusiveLock);
+	add_bool_reloption(
+		kind, "streaming",
+		"Whether inserts go to the hot tier, merged into the index later, or into the "
+		"index at once",
+		true, ShareUpdateExclusiveLock);
 }
 
 int64

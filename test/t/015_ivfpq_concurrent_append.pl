@@ -8,11 +8,12 @@
 # on one table: idx_untrained, built on the empty table (one list, 6-byte
 # entries: a new page every 1360 rows), and idx_wide, trained on 20 rows
 # with lists = 1 and m = 512 (522-byte entries: 15 a page, so its tail
-# gets a new page every 15 rows and the race comes often). Both keep the
-# synchronous insert path (streaming = off), which is what the race was in.
-# A third, idx_hot, is idx_wide with streaming on: its inserts append to the
-# hot tier's tail page (2056-byte entries: 3 a page, so a new tail page
-# every 3 rows), the same race on the tier's chain. pgbench runs 16
+# gets a new page every 15 rows and the race comes often). Both keep
+# streaming off: this is the synchronous append (a merge of the hot tier
+# appends the same way, test/t/033). A third, idx_hot, is idx_wide with
+# streaming on: its inserts append to the hot tier's tail page (2056-byte
+# entries: 3 a page, so a new tail page every 3 rows), the same race on the
+# tier's chain. pgbench runs 16
 # clients, a fixed number of inserts each. Then:
 #
 #   - pgbench exits 0, with no failed transaction and nothing on stderr;

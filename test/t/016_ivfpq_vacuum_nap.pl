@@ -55,8 +55,6 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE stop_inserting ();});
 for my $i (1 .. $n_indexes)
 {
-	# streaming off: the inserts must append to the list page, not to the
-	# hot tier
 	$node->safe_psql('postgres', "CREATE INDEX idx$i ON t USING ivfpq (v) WITH (streaming = off)");
 }
 $node->safe_psql('postgres',
