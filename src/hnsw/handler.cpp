@@ -8,6 +8,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "commands/progress.h"
 #include "optimizer/cost.h"
+#include "utils/float.h"
 #include "optimizer/optimizer.h"
 #include "access/genam.h"
 #include "utils/selfuncs.h"
@@ -67,8 +68,9 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	*selectivity = 1;
 	if (path->indexorderbys == NIL)
 	{
-		/* Without ORDER BY the index cannot answer anything. */
-		*startup = *total = disable_cost;
+		/* Without ORDER BY the index answers nothing (its scan raises an
+		 * ERROR): never cheaper than a sequential scan, disabled or not. */
+		*startup = *total = get_float8_infinity();
 		*pages = 0;
 		return;
 	}
@@ -142,7 +144,7 @@ bool
 streaming(Relation index, const Shape &s)
 {
 	auto *options = reinterpret_cast<Options *>(index->rd_options);
-	return (options == nullptr || options->streaming) && tier::fits_page(s.dims);
+	return tier::streams(options == nullptr || options->streaming, s.dims);
 }
 
 /* The build's sub-phases, shared with build.cpp. */

@@ -120,18 +120,6 @@ connect(Inserting &ins, uint64 from, uint64 to, int level, bool force = false)
 	return false;
 }
 
-/* Finish the record that puts a row into the graph; a merge's mark goes
- * into the same record (tier::MergeMark). */
-void
-finish_write(GenericXLogState *state, tier::MergeMark *mark)
-{
-	if (mark != nullptr)
-		mark->register_in(state);
-	GenericXLogFinish(state);
-	if (mark != nullptr)
-		mark->release();
-}
-
 /* Add heaptid to the element at ref if it holds exactly this vector. */
 bool
 join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemPointer heaptid,
@@ -148,7 +136,7 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 	if (joined)
 	{
 		e->heaptids[e->heaptid_count++] = *heaptid;
-		finish_write(state, mark);
+		tier::finish_write(state, mark);
 	}
 	else
 		GenericXLogAbort(state);
@@ -218,7 +206,7 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 		for (std::size_t i = 0; i < chosen.size(); i++)
 			ItemPointerSet(&links[i], ref_block(chosen[i].ref), ref_offset(chosen[i].ref));
 	}
-	finish_write(state, mark);
+	tier::finish_write(state, mark);
 	return ref_of(BufferGetBlockNumber(buf), placed);
 }
 

@@ -8,6 +8,7 @@ extern "C" {
 #include "utils/guc.h"
 #include "commands/progress.h"
 #include "optimizer/cost.h"
+#include "utils/float.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/optimizer.h"
 #include "utils/selfuncs.h"
@@ -60,7 +61,9 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	*selectivity = 1;
 	if (path->indexorderbys == NIL)
 	{
-		*startup = *total = disable_cost;
+		/* Without ORDER BY the index answers nothing (its scan raises an
+		 * ERROR): never cheaper than a sequential scan, disabled or not. */
+		*startup = *total = get_float8_infinity();
 		*pages = 0;
 		return;
 	}
@@ -149,13 +152,11 @@ define_options()
 	tier::add_streaming_option(options_kind);
 }
 
-/* Vectors too wide for a tier page (ivfpq indexes up to 16,000 dims; a
- * tier page holds about 2,000) are filed at once. */
 bool
 streaming(Relation index, const Shape &s)
 {
 	auto *options = reinterpret_cast<Options *>(index->rd_options);
-	return (options == nullptr || options->streaming) && tier::fits_page(s.dims);
+	return tier::streams(options == nullptr || options->streaming, s.dims);
 }
 
 } // namespace vecdb::ivfpq

@@ -42,18 +42,6 @@ read_tail(Relation index, const Model &model, int list)
 	return tail;
 }
 
-/* Finish the record that files a row; a merge's mark goes into the same
- * record (tier::MergeMark). */
-void
-finish_write(GenericXLogState *state, tier::MergeMark *mark)
-{
-	if (mark != nullptr)
-		mark->register_in(state);
-	GenericXLogFinish(state);
-	if (mark != nullptr)
-		mark->release();
-}
-
 /* Append entry to a locked list page that has room. */
 void
 append_to(Relation index, Buffer buf, const char *entry, Size size, tier::MergeMark *mark)
@@ -63,7 +51,7 @@ append_to(Relation index, Buffer buf, const char *entry, Size size, tier::MergeM
 	Page page = GenericXLogRegisterBuffer(state, buf, 0);
 	memcpy(contents_end(page), entry, size);
 	set_contents_end(page, contents_end(page) + size);
-	finish_write(state, mark);
+	tier::finish_write(state, mark);
 }
 
 /*
@@ -175,7 +163,7 @@ append_page(Relation index, const Model &model, int list, const char *entry, tie
 	h->tail = newblk;
 	if (BufferIsValid(tailbuf))
 		page_opaque(GenericXLogRegisterBuffer(state, tailbuf, 0))->next = newblk;
-	finish_write(state, mark); /* four pages at most: new, directory, tail, mark */
+	tier::finish_write(state, mark); /* four pages at most: new, directory, tail, mark */
 
 	UnlockReleaseBuffer(newbuf);
 	if (BufferIsValid(tailbuf))

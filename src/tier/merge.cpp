@@ -47,6 +47,16 @@ MergeMark::register_in(GenericXLogState *state)
 }
 
 void
+finish_write(GenericXLogState *state, MergeMark *mark)
+{
+	if (mark != nullptr)
+		mark->register_in(state);
+	GenericXLogFinish(state);
+	if (mark != nullptr)
+		mark->release();
+}
+
+void
 MergeMark::release()
 {
 	UnlockReleaseBuffer(buffer);

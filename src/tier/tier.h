@@ -114,11 +114,22 @@ item_size(int dims)
 	return offsetof(Item, vector) + sizeof(float) * dims;
 }
 
+/* Whether an index's inserts go to its tier: its streaming option, and its
+ * vectors fit a tier page (ivfpq indexes up to 16,000 dims, a tier page
+ * holds about 2,000: wider ones are inserted at once). */
+inline bool streams(bool streaming_option, int dims);
+
 /* Whether vectors of dims fit a tier page: an index checks at CREATE INDEX. */
 inline bool
 fits_page(int dims)
 {
 	return items_offset + item_size(dims) <= index::page_room;
+}
+
+inline bool
+streams(bool streaming_option, int dims)
+{
+	return streaming_option && fits_page(dims);
 }
 
 /* A new tier's state, for the build to put in the meta page. */
@@ -157,6 +168,10 @@ struct MergeMark
 	void register_in(GenericXLogState *state);
 	void release();
 };
+
+/* Finish the record that puts a row into the cold structure, with mark
+ * (nullptr outside a merge) registered in it. */
+void finish_write(GenericXLogState *state, MergeMark *mark);
 
 /*
  * The cold side of a merge: put vector (dims floats, as the index stores
