@@ -111,12 +111,17 @@ namespace {
  * is a retired page, else a new one. *free_next is what the stack's top
  * becomes: a damaged stack is dropped (its pages are lost to the tier until
  * REINDEX, which beats reusing a page whose state is unknown).
+ *
+ * The caller holds the meta page and the tail locked: a stack whose top
+ * names either (damage: neither is ever retired) is not read, for locking
+ * a buffer this backend holds already waits forever, deaf to cancels.
  */
 Buffer
 take_page(const Tier &t, const TierMeta &m, BlockNumber *free_next)
 {
 	*free_next = InvalidBlockNumber;
-	if (m.free_head != InvalidBlockNumber && block_in_range(t, m.free_head))
+	if (m.free_head != InvalidBlockNumber && block_in_range(t, m.free_head) &&
+		m.free_head != m.tail)
 	{
 		Buffer buf = ReadBuffer(t.index, m.free_head);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
