@@ -73,6 +73,76 @@ block_in_range(const Tier &t, BlockNumber blkno)
 		   blkno < RelationGetNumberOfBlocks(t.index);
 }
 
+/* What a reader's pass over the chain came to. */
+enum class Pass
+{
+	done,
+	reused, /* a page was renumbered under it: read the meta page, go again */
+};
+
+/* A chain page blkno had a number other than the pass expected: Pass::reused
+ * if a page has been (re)numbered since the pass read m, else ERROR. */
+Pass renumbered(const Tier &t, const TierMeta &m, BlockNumber blkno);
+/* A retired page with number seq stood in the chain of a pass: ERROR unless
+ * the head has moved past it since. */
+void check_retired_behind_head(const Tier &t, BlockNumber blkno, uint64 seq);
+
+/*
+ * One reader's pass (a scan's, stats') along the chain of m, the meta page
+ * as read just before: visit(page) on each hot page, under its share lock.
+ * Page numbers are what tell damage from a concurrent merge (tier.h): along
+ * the chain they run head_seq, head_seq + 1, ..., and only an append
+ * numbers a page, always with next_seq. So, besides a link out of the index
+ * or into a page that is no tier page, it is damage
+ *  - that a page has another number, if no page was numbered since m;
+ *  - that a page is retired, if the head has not moved past it;
+ *  - that the chain ends without passing m's tail: appends only add pages
+ *    after it, and it leaves the chain only when renumbered;
+ *  - that the meta page has a head without a tail, or a tail without one.
+ * An append to such a chain would be lost to every scan.
+ */
+template <typename Visit>
+Pass
+walk_chain(const Tier &t, const TierMeta &m, Visit &&visit)
+{
+	if ((m.head == InvalidBlockNumber) != (m.tail == InvalidBlockNumber))
+		damaged(t, meta_blkno, "the tier has a head or a tail, not both");
+	BlockNumber nblocks = RelationGetNumberOfBlocks(t.index);
+	BlockNumber blkno = m.head;
+	bool passed_tail = false;
+	for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber; seq++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
+			damaged(t, blkno, "the chain leaves the index or loops");
+		Buffer buf = ReadBuffer(t.index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		Page page = BufferGetPage(buf);
+		if (!page_is_sound(page, t))
+		{
+			UnlockReleaseBuffer(buf);
+			damaged(t, blkno, "a chain page is not a tier page");
+		}
+		if (tier_page(page)->seq != seq)
+		{
+			UnlockReleaseBuffer(buf);
+			return renumbered(t, m, blkno);
+		}
+		bool retired = is_retired(page);
+		if (!retired)
+			visit(page);
+		passed_tail = passed_tail || blkno == m.tail;
+		BlockNumber next = index::page_opaque(page)->next;
+		UnlockReleaseBuffer(buf);
+		if (retired)
+			check_retired_behind_head(t, blkno, seq);
+		blkno = next;
+	}
+	if (m.tail != InvalidBlockNumber && !passed_tail)
+		damaged(t, m.tail, "the chain does not reach its tail");
+	return Pass::done;
+}
+
 /* The meta page, locked exclusively and checked (tier.cpp). */
 Buffer lock_meta(const Tier &t);
 /* The tail page, locked exclusively and checked; InvalidBuffer if the chain

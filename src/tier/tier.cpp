@@ -253,44 +253,20 @@ append(const Tier &t, ItemPointer tid, const float *vector)
 	return rows;
 }
 
-namespace {
-
-/* One pass of stats(): false if a page was reused under it. */
-bool
-count_chain(const Tier &t, const TierMeta &m, Stats *s)
+Pass
+renumbered(const Tier &t, const TierMeta &m, BlockNumber blkno)
 {
-	BlockNumber nblocks = RelationGetNumberOfBlocks(t.index);
-	BlockNumber blkno = m.head;
-	for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber; seq++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
-			damaged(t, blkno, "the chain leaves the index or loops");
-		Buffer buf = ReadBuffer(t.index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		Page page = BufferGetPage(buf);
-		if (!page_is_sound(page, t))
-		{
-			UnlockReleaseBuffer(buf);
-			damaged(t, blkno, "a chain page is not a tier page");
-		}
-		bool reused = tier_page(page)->seq != seq;
-		if (!reused && !is_retired(page))
-		{
-			s->pages++;
-			for (int i = 0; i < item_count(page, t); i++)
-				if (!(item_at(page, t, i)->flags & (item_merged | item_dead)))
-					s->rows++;
-		}
-		blkno = index::page_opaque(page)->next;
-		UnlockReleaseBuffer(buf);
-		if (reused)
-			return false;
-	}
-	return true;
+	if (read_meta(t).next_seq == m.next_seq)
+		damaged(t, blkno, "a chain page has a number the chain does not expect");
+	return Pass::reused;
 }
 
-} // namespace
+void
+check_retired_behind_head(const Tier &t, BlockNumber blkno, uint64 seq)
+{
+	if (read_meta(t).head_seq <= seq)
+		damaged(t, blkno, "a page inside the chain is retired");
+}
 
 Stats
 stats(const Tier &t)
@@ -299,7 +275,13 @@ stats(const Tier &t)
 	{
 		TierMeta m = read_meta(t);
 		Stats s{0, 0, m.merged, m.last_merge};
-		if (count_chain(t, m, &s))
+		Pass p = walk_chain(t, m, [&](Page page) {
+			s.pages++;
+			for (int i = 0; i < item_count(page, t); i++)
+				if (!(item_at(page, t, i)->flags & (item_merged | item_dead)))
+					s.rows++;
+		});
+		if (p == Pass::done)
 			return s;
 		if (pass >= max_restarts)
 			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
