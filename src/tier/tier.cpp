@@ -193,9 +193,18 @@ add_tail_page(const Tier &t, Buffer metabuf, Buffer tailbuf, ItemPointer tid, co
 Buffer
 lock_tail(const Tier &t, Buffer metabuf)
 {
-	BlockNumber tail = meta_in(BufferGetPage(metabuf), t)->tail;
+	const TierMeta *m = meta_in(BufferGetPage(metabuf), t);
+	BlockNumber tail = m->tail;
 	if (tail == InvalidBlockNumber)
+	{
+		/* an append would start a new chain, and drop the one there is */
+		if (m->head != InvalidBlockNumber)
+		{
+			UnlockReleaseBuffer(metabuf);
+			damaged(t, meta_blkno, "the tier has a head or a tail, not both");
+		}
 		return InvalidBuffer;
+	}
 	if (!block_in_range(t, tail))
 	{
 		UnlockReleaseBuffer(metabuf);
@@ -210,6 +219,14 @@ lock_tail(const Tier &t, Buffer metabuf)
 		UnlockReleaseBuffer(buf);
 		UnlockReleaseBuffer(metabuf);
 		damaged(t, tail, "the tail is not a hot tier page");
+	}
+	/* the newest page: a new one numbered otherwise would break the
+	 * chain's numbers, and every scan would refuse it */
+	if (tier_page(page)->seq + 1 != m->next_seq)
+	{
+		UnlockReleaseBuffer(buf);
+		UnlockReleaseBuffer(metabuf);
+		damaged(t, tail, "the tail's number is not the one before the meta page's next");
 	}
 	return buf;
 }
