@@ -42,7 +42,7 @@ struct WorkerSlot
 struct Shared
 {
 	slock_t mutex; /* guards every slot */
-	int nslots;	   /* vecdb.max_merge_workers */
+	int nslots;    /* vecdb.max_merge_workers */
 	WorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 };
 

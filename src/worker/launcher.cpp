@@ -111,12 +111,14 @@ startup_shmem()
 void
 define_settings()
 {
-	DefineCustomIntVariable(
-		"vecdb.max_merge_workers",
-		"Sets the most background workers that merge hot tiers at once.",
-		"Each takes a slot of max_worker_processes, as does their launcher; 0 starts none. "
-		"Only with vecdb in shared_preload_libraries.",
-		&max_merge_workers, 2, 0, MAX_BACKENDS, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+	/* PostgreSQL refuses (FATAL) a PGC_POSTMASTER setting defined by a
+	 * library loaded after startup: this one exists only when preloaded */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable(
+			"vecdb.max_merge_workers",
+			"Sets the most background workers that merge hot tiers at once.",
+			"Each takes a slot of max_worker_processes, as does their launcher; 0 starts none.",
+			&max_merge_workers, 2, 0, MAX_BACKENDS, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("vecdb.merge_naptime",
 							"Sets the time between two merge passes over one database.", nullptr,
 							&merge_naptime_ms, 10000, 10, INT_MAX / 1000, PGC_SIGHUP, GUC_UNIT_MS,
@@ -124,8 +126,8 @@ define_settings()
 	DefineCustomIntVariable(
 		"vecdb.merge_threshold",
 		"Sets the hot tier rows at which the background worker merges an index.",
-		"Once an index has this many, a pass merges all of its hot tier.", &merge_threshold,
-		1000, 1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+		"Once an index has this many, a pass merges all of its hot tier.", &merge_threshold, 1000,
+		1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 }
 
 void
@@ -373,10 +375,9 @@ start_due_workers(Launcher *l, TimestampTz now)
 		if (!start_worker(l, slot, generation, db->oid))
 		{
 			if (!l->reported_no_slot)
-				ereport(LOG,
-						(errmsg("vecdb merge launcher could not start a worker: no free "
-								"background worker slot"),
-						 errhint("Consider raising max_worker_processes.")));
+				ereport(LOG, (errmsg("vecdb merge launcher could not start a worker: no free "
+									 "background worker slot"),
+							  errhint("Consider raising max_worker_processes.")));
 			l->reported_no_slot = true;
 			return;
 		}
@@ -457,11 +458,12 @@ vecdb_merge_launcher_main(Datum arg)
 	BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
 	pgstat_report_appname("vecdb merge launcher");
 
-	Launcher *l = static_cast<Launcher *>(MemoryContextAllocZero(TopMemoryContext, sizeof(Launcher)));
-	l->context = AllocSetContextCreate(TopMemoryContext, "vecdb merge launcher",
-									   ALLOCSET_DEFAULT_SIZES);
-	l->handles = static_cast<BackgroundWorkerHandle **>(MemoryContextAllocZero(
-		l->context, shared->nslots * sizeof(BackgroundWorkerHandle *)));
+	Launcher *l =
+		static_cast<Launcher *>(MemoryContextAllocZero(TopMemoryContext, sizeof(Launcher)));
+	l->context =
+		AllocSetContextCreate(TopMemoryContext, "vecdb merge launcher", ALLOCSET_DEFAULT_SIZES);
+	l->handles = static_cast<BackgroundWorkerHandle **>(
+		MemoryContextAllocZero(l->context, shared->nslots * sizeof(BackgroundWorkerHandle *)));
 	MemoryContextSwitchTo(l->context);
 
 	for (;;)

@@ -87,7 +87,7 @@ bool pass_unfinished = false;
 struct Target
 {
 	Oid index;
-	bool active;	/* still to be merged in this pass */
+	bool active;    /* still to be merged in this pass */
 	bool qualified; /* reached merge_threshold: merge it empty */
 	int batch_rows;
 };

@@ -50,12 +50,13 @@ restart_after_crash = on
 });
 $node->start;
 
-# SQL for $n rows of random vectors with ids from $first.
+# SQL for $n rows of random vectors with ids from $first, all kept in the
+# hot tier (no back-pressure merge by the inserting session).
 sub burst_sql
 {
 	my ($table, $first, $n) = @_;
 	my $last = $first + $n - 1;
-	return "INSERT INTO $table SELECT i, ARRAY(SELECT random() - 0.5 FROM generate_series(1, $dims) "
+	return "SET vecdb.hot_tier_max_rows = 100000000; INSERT INTO $table SELECT i, ARRAY(SELECT random() - 0.5 FROM generate_series(1, $dims) "
 	  . "WHERE i IS NOT NULL)::real[]::vector FROM generate_series($first, $last) i";
 }
 
