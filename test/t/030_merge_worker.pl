@@ -33,10 +33,12 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $dims = 16;
-# Rows of a burst that keeps a worker merging long enough to be seen at it.
-my $big_burst = 30000;
+# Rows of a burst that keeps a worker merging long enough to be seen at it
+# (seconds here: hnsw merges a few thousand rows a second or less).
+my $big_burst = 3000;
 
 my $node = PostgreSQL::Test::Cluster->new('merge_worker');
 $node->init(allows_streaming => 1);
