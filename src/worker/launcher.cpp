@@ -427,7 +427,9 @@ void
 register_launcher()
 {
 	define_settings();
-	if (!process_shared_preload_libraries_in_progress || max_merge_workers == 0)
+	/* not under pg_upgrade either (IsBinaryUpgrade), which keeps
+	 * autovacuum off too: no index is written behind its back */
+	if (!process_shared_preload_libraries_in_progress || max_merge_workers == 0 || IsBinaryUpgrade)
 		return;
 	if (max_merge_workers + 1 > max_worker_processes)
 		ereport(WARNING,
