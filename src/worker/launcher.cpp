@@ -177,6 +177,9 @@ compare_database_oid(const void *a, const void *b)
 Database *
 find_database(Launcher *l, Oid oid)
 {
+	/* no bsearch over a null array: UBSan (nonnull) rightly objects */
+	if (l->ndbs == 0)
+		return nullptr;
 	Database key{oid, 0};
 	return static_cast<Database *>(
 		bsearch(&key, l->dbs, l->ndbs, sizeof(Database), compare_database_oid));
