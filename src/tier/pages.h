@@ -73,6 +73,19 @@ block_in_range(const Tier &t, BlockNumber blkno)
 		   blkno < RelationGetNumberOfBlocks(t.index);
 }
 
+/* The same, for a walk that keeps the index's size in *nblocks: read again
+ * only for a block past it (the index grows under readers), since reading
+ * it is a system call, and a scan walks every hot page. */
+inline bool
+block_in_range(const Tier &t, BlockNumber blkno, BlockNumber *nblocks)
+{
+	if (blkno == meta_blkno || blkno == InvalidBlockNumber)
+		return false;
+	if (blkno >= *nblocks)
+		*nblocks = RelationGetNumberOfBlocks(t.index);
+	return blkno < *nblocks;
+}
+
 /* What a reader's pass over the chain came to. */
 enum class Pass
 {
@@ -113,7 +126,7 @@ walk_chain(const Tier &t, const TierMeta &m, Visit &&visit)
 	for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber; seq++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
+		if (!block_in_range(t, blkno, &nblocks) || seq - m.head_seq > nblocks)
 			damaged(t, blkno, "the chain leaves the index or loops");
 		Buffer buf = ReadBuffer(t.index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
