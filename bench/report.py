@@ -325,6 +325,8 @@ def streaming_summary(ds) -> list:
         sm = {"am": run.get("am"), "index": (run.get("index_names") or ["?"])[0], "index_sql": run.get("index_sql"),
               "rows": run.get("rows"), "table_rows": run.get("table_rows"),
               "insert_rps": rate(ins), "plain_rps": rate(plain), "insert_ratio": ratio(ins, plain),
+              "wal_per_row": {k: x.get("wal_bytes_per_row") for k, x in
+                              (("streaming", ins), ("plain", plain), ("sync", sync), ("plain_sync", plain_sync))},
               "streamed": ins.get("streamed"), "merged_during": ins.get("merged_during"),
               "hot_tier_max_rows": ins.get("hot_tier_max_rows"), "hot_rows_full": (run.get("hot_tier_full") or {}).get("rows"),
               "sync_rps": rate(sync), "plain_sync_rps": rate(plain_sync), "sync_ratio": ratio(sync, plain_sync),
@@ -623,20 +625,20 @@ def dataset_markdown(ds) -> str:
                     hot = "–"
                 rows.append([f"with the {run['name']} index" + (f", {i['path']}" if i.get("path") else ""), i["rows"],
                              f"{i['rows_per_second']:.0f}", _f(i["rows_per_second"] / ref, "{:.2f}") if ref else "–",
-                             hot])
+                             _f(i.get("wal_bytes_per_row"), "{:,.0f}"), hot])
             if run.get("insert_plain"):
                 i = run["insert_plain"]
                 rows.append([f"without an index (items_plain, beside the {run['name']} index's)", i["rows"],
-                             f"{i['rows_per_second']:.0f}", "1.00", ""])
+                             f"{i['rows_per_second']:.0f}", "1.00", _f(i.get("wal_bytes_per_row"), "{:,.0f}"), ""])
         if plain:
             rows.append(["without an index (items, after the index runs)", v["insert_plain"]["rows"], f"{plain:.0f}",
-                         "", ""])
+                         "", "", ""])
         out += ["### Single-row INSERT", "",
                 "Each INSERT its own transaction, one client, prepared. With an index, its rows are inserted in "
                 "blocks interleaved with as many into items_plain, a copy of the table without an index (`/ "
                 "without` divides by that); a vecdb index takes them on the streaming path (the default) and as "
                 "many again with `streaming = off`. `hot tier`: what vecdb_hot_tier saw the rows do.", "",
-                _table(["table", "rows", "rows/s", "/ without", "hot tier"], rows), ""]
+                _table(["table", "rows", "rows/s", "/ without", "WAL bytes a row", "hot tier"], rows), ""]
     out += streaming_markdown(ds)
 
     if ds.get("targets"):
@@ -682,9 +684,11 @@ def streaming_markdown(ds) -> list:
                      if sm.get("merge_rows") is not None else "–",
                      _f(sm.get("merge_vs_sync"), "{:.2f}"),
                      f"{_f(sm.get('merge_ms_per_row'), '{:.3f}')} / {_f(sm.get('sync_index_ms_per_row'), '{:.3f}')}",
+                     " / ".join(_f(sm["wal_per_row"].get(k), "{:,.0f}") for k in ("streaming", "sync", "plain")),
                      wtext])
     out += [_table(["index", "INSERT rows/s streaming / without", "streaming = off / without", "vecdb_merge rows/s",
-                    "merge / sync rows/s", "index ms a row: merge / sync", "background worker"], rows), ""]
+                    "merge / sync rows/s", "index ms a row: merge / sync", "WAL bytes a row: streaming / sync / none",
+                    "background worker"], rows), ""]
     rows = []
     for sm in sms:
         for p in sm["points"]:

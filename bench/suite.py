@@ -529,7 +529,8 @@ class Vecdb:
         inserts one block of every mode, the order rotating, so that every
         mode meets the same machine load. {name: {rows, seconds,
         rows_per_second, blocks}}."""
-        out = {m["name"]: {"rows": 0, "seconds": 0.0, "blocks": 0} for m in modes}
+        out = {m["name"]: {"rows": 0, "seconds": 0.0, "blocks": 0, "wal_bytes": 0} for m in modes}
+        lsn = "SELECT pg_current_wal_insert_lsn()"
         with connect(self.insert_settings()) as c:
             cap = c.execute("SELECT current_setting('vecdb.hot_tier_max_rows', true)").fetchone()[0]
             for r in range(rounds):
@@ -542,16 +543,22 @@ class Vecdb:
                     sql = f"INSERT INTO {m['table']} (id, v) VALUES (%s, %s::vector)"
                     if m.get("before"):
                         m["before"]()
+                    lsn0 = c.execute(lsn).fetchone()[0]
                     t0 = time.perf_counter()
                     for i in range(lo, hi):
                         c.execute(sql, [int(m["ids"][i]), m["lits"][i]], prepare=True)
                     out[m["name"]]["seconds"] += time.perf_counter() - t0
+                    # the WAL the block wrote (the server's, all sessions':
+                    # nothing else writes on the benchmark's own cluster)
+                    out[m["name"]]["wal_bytes"] += int(c.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), "
+                                                                 "%s::pg_lsn)", [lsn0]).fetchone()[0])
                     out[m["name"]]["rows"] += hi - lo
                     out[m["name"]]["blocks"] += 1
                     if m.get("after"):
                         m["after"]()
         for r in out.values():
             r["rows_per_second"] = r["rows"] / r["seconds"] if r["seconds"] else None
+            r["wal_bytes_per_row"] = r["wal_bytes"] / r["rows"] if r["rows"] else None
             r["hot_tier_max_rows"] = int(cap) if cap is not None else None
         return out
 
@@ -685,7 +692,7 @@ class Vecdb:
 
         def sweep_now(state):
             log(f"streaming, {state}:")
-            return self.sweep_points(conn, nq, sweep, names, a.repeat, clients=False, extra=extra)
+            return self.sweep_points(conn, nq, sweep, names, a.streaming_repeat, clients=False, extra=extra)
 
         # 1. the streaming path
         b = self.build_index(conn, sql)
@@ -1196,6 +1203,9 @@ def parser():
                     metavar="NAME=V1,...[;NAME2=...]",
                     help="the settings of the streaming runs' recall measurements (the i-th goes with the i-th index "
                          "that has a hot tier; default: that index's --sweep)")
+    ap.add_argument("--streaming-repeat", type=int, default=1,
+                    help="timed runs of each streaming point (the best counts; recall needs one, and a full tier "
+                         "makes each run slow: every query scans it)")
     ap.add_argument("--streaming-seed", type=int, default=11, help="which rows are held back")
     ap.add_argument("--worker-burst", type=int, default=10000,
                     help="rows of the burst (one INSERT ... SELECT of held-back rows) whose merging by the background "
@@ -1344,8 +1354,12 @@ def main(argv=None) -> int:
         args.settings.insert(0, ("max_parallel_workers_per_gather", "0"))
     if args.no_vecdb:
         args.index, args.exact, args.inserts = [], False, 0
-    if min(args.k, args.queries, args.exact_queries, args.repeat, args.exact_repeat, args.client_queries) < 1:
-        ap.error("-k, --queries, --exact-queries, --client-queries, --repeat and --exact-repeat must be positive")
+    if min(args.k, args.queries, args.exact_queries, args.repeat, args.exact_repeat, args.client_queries,
+           args.streaming_repeat) < 1:
+        ap.error("-k, --queries, --exact-queries, --client-queries, --repeat, --exact-repeat and --streaming-repeat "
+                 "must be positive")
+    if min(args.streaming, args.worker_burst, args.inserts) < 0:
+        ap.error("--streaming, --worker-burst and --inserts cannot be negative")
     if len(args.sweep) > max(1, len(args.index)):
         ap.error("more --sweep than --index")
 
