@@ -94,3 +94,15 @@ CREATE INDEX hnsw_h_wide_idx ON hnsw_h_wide USING hnsw (v);
 INSERT INTO hnsw_h_wide SELECT array_fill(i::real, ARRAY[1984])::vector FROM generate_series(4, 6) i;
 SELECT count(*) FROM vecdb_index_check('hnsw_h_wide_idx');
 DROP TABLE hnsw_h_wide;
+
+-- A query without ORDER BY never goes to the index, not even with
+-- sequential scans disabled: its scan could only raise an ERROR.
+CREATE TABLE hnsw_h_count (id int, v vector(3));
+INSERT INTO hnsw_h_count SELECT i, ARRAY[i, i % 5, 1] FROM generate_series(1, 200) i;
+CREATE INDEX ON hnsw_h_count USING hnsw (v);
+SET enable_seqscan = off;
+SELECT count(*) FROM hnsw_h_count;
+SELECT count(*) FROM hnsw_h_count WHERE v = '[7,2,1]';
+EXPLAIN (COSTS OFF) SELECT count(*) FROM hnsw_h_count;
+RESET enable_seqscan;
+DROP TABLE hnsw_h_count;

@@ -218,3 +218,15 @@ COMMIT;
 DROP TABLE ivfpq_h_ssi;
 
 DROP FUNCTION ivfpq_h_error, ivfpq_h_models, ivfpq_h_vec, ivfpq_h_rows, ivfpq_h_exact;
+
+-- A query without ORDER BY never goes to the index, not even with
+-- sequential scans disabled: its scan could only raise an ERROR.
+CREATE TABLE ivfpq_h_count (id int, v vector(3));
+INSERT INTO ivfpq_h_count SELECT i, ARRAY[i, i % 5, 1] FROM generate_series(1, 200) i;
+CREATE INDEX ON ivfpq_h_count USING ivfpq (v);
+SET enable_seqscan = off;
+SELECT count(*) FROM ivfpq_h_count;
+SELECT count(*) FROM ivfpq_h_count WHERE v = '[7,2,1]';
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ivfpq_h_count;
+RESET enable_seqscan;
+DROP TABLE ivfpq_h_count;

@@ -23,9 +23,10 @@ VECDB_FUNCTION(vecdb_index_check)
 		vecdb::pg::open_index(index_oid, vecdb::pg::IndexAccess::check_rows, AccessShareLock);
 	const vecdb::index::VectorAm *am = vecdb::index::vector_am_of(opened.index);
 	if (am == nullptr)
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-						errmsg("\"%s\" is not a vecdb index", RelationGetRelationName(opened.index)),
-						errhint("vecdb_index_check() checks hnsw and ivfpq indexes.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a vecdb index", RelationGetRelationName(opened.index)),
+				 errhint("vecdb_index_check() checks hnsw and ivfpq indexes.")));
 	am->check(opened.heap, opened.index, r);
 	vecdb::pg::close_index(opened);
 	return static_cast<Datum>(0);

@@ -39,6 +39,7 @@ vector_am(Relation index, const char *function)
 VECDB_FUNCTION(vecdb_merge)
 {
 	Oid index_oid = PG_GETARG_OID(0);
+	PreventCommandIfReadOnly("vecdb_merge()");
 	PreventCommandDuringRecovery("vecdb_merge()");
 	vecdb::pg::OpenedIndex opened =
 		vecdb::pg::open_index(index_oid, vecdb::pg::IndexAccess::check_rows, RowExclusiveLock);

@@ -3,11 +3,14 @@
  * every layer of src/ because it registers what each of them needs.
  */
 #include "pg/pg.h"
-#include "pg/guc.h"
 #include "index/registry.h"
 #include "tier/tier.h"
 #include "hnsw/hnsw.h"
 #include "ivfpq/ivfpq.h"
+
+extern "C" {
+#include "utils/guc.h"
+}
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -18,14 +21,18 @@ void _PG_init(void);
 void
 _PG_init(void)
 {
-	vecdb::pg::define_settings();
+	/* each part defines its own settings and options */
 	vecdb::tier::define_settings();
+	vecdb::hnsw::define_settings();
 	vecdb::hnsw::define_options();
+	vecdb::ivfpq::define_settings();
 	vecdb::ivfpq::define_options();
 	vecdb::index::register_am({"hnsw", vecdb::hnsw::build, vecdb::hnsw::check_index,
-							   vecdb::hnsw::merge, vecdb::hnsw::hot_rows,
-							   vecdb::hnsw::tier_shape});
+							   vecdb::hnsw::merge, vecdb::hnsw::hot_rows, vecdb::hnsw::tier_shape});
 	vecdb::index::register_am({"ivfpq", vecdb::ivfpq::build, vecdb::ivfpq::check_index,
 							   vecdb::ivfpq::merge, vecdb::ivfpq::hot_rows,
 							   vecdb::ivfpq::tier_shape});
+	/* every vecdb.* name is one of ours: a typo is an error, not a
+	 * placeholder */
+	MarkGUCPrefixReserved("vecdb");
 }

@@ -2,16 +2,19 @@
  * handler.cpp: the hnsw access method's handler, options and cost estimate.
  */
 #include "hnsw/hnsw.h"
-#include "pg/guc.h"
 
 extern "C" {
 #include "access/reloptions.h"
+#include "utils/guc.h"
 #include "commands/progress.h"
 #include "optimizer/cost.h"
+#include "utils/float.h"
 #include "optimizer/optimizer.h"
 #include "access/genam.h"
 #include "utils/selfuncs.h"
 }
+
+#include <climits>
 
 namespace vecdb::hnsw {
 
@@ -65,8 +68,9 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	*selectivity = 1;
 	if (path->indexorderbys == NIL)
 	{
-		/* Without ORDER BY the index cannot answer anything. */
-		*startup = *total = disable_cost;
+		/* Without ORDER BY the index answers nothing (its scan raises an
+		 * ERROR): never cheaper than a sequential scan, disabled or not. */
+		*startup = *total = get_float8_infinity();
 		*pages = 0;
 		return;
 	}
@@ -77,7 +81,7 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	index_close(rel, NoLock);
 
 	double tuples = Max(index->tuples, 1.0);
-	double visited = Min(tuples, pg::hnsw_ef_search * 2.0 * m + 2 * m * std::log(tuples));
+	double visited = Min(tuples, ef_search * 2.0 * m + 2 * m * std::log(tuples));
 	double per_page = Max(tuples / Max(index->pages, 1.0), 1.0);
 	double search_pages = Min(static_cast<double>(index->pages), visited / per_page + 1);
 	*pages = search_pages;
@@ -100,6 +104,30 @@ validate(Oid opclass)
 
 } // namespace
 
+int ef_search = 40;
+int iterative_scan = iterative_scan_off;
+int max_scan_tuples = 20000;
+
+/* pgvector's settings, named vecdb.* and with pgvector's defaults */
+void
+define_settings()
+{
+	DefineCustomIntVariable("vecdb.hnsw_ef_search",
+							"Sets the size of the candidate list of an hnsw index scan.",
+							"Larger values find more of the true nearest neighbours, slower.",
+							&ef_search, 40, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomEnumVariable("vecdb.hnsw_iterative_scan",
+							 "Lets an hnsw index scan go on past ef_search rows.",
+							 "With a selective WHERE clause, off can return fewer rows than "
+							 "LIMIT; relaxed_order and strict_order keep searching, "
+							 "strict_order returning rows in exact distance order.",
+							 &iterative_scan, iterative_scan_off, iterative_scan_options,
+							 PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+		"vecdb.hnsw_max_scan_tuples", "Bounds the elements an iterative hnsw index scan visits.",
+		nullptr, &max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
+
 void
 define_options()
 {
@@ -116,7 +144,7 @@ bool
 streaming(Relation index, const Shape &s)
 {
 	auto *options = reinterpret_cast<Options *>(index->rd_options);
-	return (options == nullptr || options->streaming) && tier::fits_page(s.dims);
+	return tier::streams(options == nullptr || options->streaming, s.dims);
 }
 
 /* The build's sub-phases, shared with build.cpp. */

@@ -38,9 +38,9 @@ using core::Metric;
 
 /* Pages keep the page contract of src/index/page.h; this kind is hnsw's
  * own. */
-using index::PageOpaque;
-using index::page_opaque;
 using index::page_meta;
+using index::page_opaque;
+using index::PageOpaque;
 
 constexpr uint32 meta_magic = 0x56484e53; /* "VHNS" */
 /* 2: the hot tier's state in the meta page, and index::PageOpaque */
@@ -86,7 +86,8 @@ struct MetaPage
 };
 
 /* Pinned: the old-format and corruption tests patch these fields. */
-static_assert(offsetof(MetaPage, magic) == 0 && offsetof(MetaPage, version) == 4, "MetaPage layout");
+static_assert(offsetof(MetaPage, magic) == 0 && offsetof(MetaPage, version) == 4,
+			  "MetaPage layout");
 static_assert(offsetof(MetaPage, tier) == 32, "MetaPage layout");
 
 constexpr uint8 element_deleted = 1 << 0; /* no heap TIDs left; awaiting repair */
@@ -271,6 +272,7 @@ void insert_vector(Relation index, const Shape &s, const float *vector, ItemPoin
 				   tier::MergeMark *mark = nullptr);
 /* The access method's merge entry point (index/registry.h). */
 int64 merge(Relation index, int64 max_rows, bool only_if_free);
+int64 merge(Relation index, const tier::MergeGoal &goal);
 int64 hot_rows(Relation index);
 index::TierShape tier_shape(Relation index);
 /* handler.cpp: whether the index's inserts go to its hot tier. */
@@ -279,7 +281,12 @@ bool streaming(Relation index, const Shape &s);
 /* check.cpp: vecdb_index_check() of an hnsw index. */
 void check_index(Relation heap, Relation index, pg::CheckReport &r);
 
-/* handler.cpp: WITH (...) options; once, from _PG_init. */
+/* handler.cpp: the settings (vecdb.hnsw_*) and WITH (...) options; once,
+ * from _PG_init. */
+extern int ef_search;       /* vecdb.hnsw_ef_search */
+extern int iterative_scan;  /* vecdb.hnsw_iterative_scan */
+extern int max_scan_tuples; /* vecdb.hnsw_max_scan_tuples */
+void define_settings();
 void define_options();
 int64 progress_phase(bool writing);
 

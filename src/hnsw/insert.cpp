@@ -120,18 +120,6 @@ connect(Inserting &ins, uint64 from, uint64 to, int level, bool force = false)
 	return false;
 }
 
-/* Finish the record that puts a row into the graph; a merge's mark goes
- * into the same record (tier::MergeMark). */
-void
-finish_write(GenericXLogState *state, tier::MergeMark *mark)
-{
-	if (mark != nullptr)
-		mark->register_in(state);
-	GenericXLogFinish(state);
-	if (mark != nullptr)
-		mark->release();
-}
-
 /* Add heaptid to the element at ref if it holds exactly this vector. */
 bool
 join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemPointer heaptid,
@@ -148,7 +136,7 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 	if (joined)
 	{
 		e->heaptids[e->heaptid_count++] = *heaptid;
-		finish_write(state, mark);
+		tier::finish_write(state, mark);
 	}
 	else
 		GenericXLogAbort(state);
@@ -218,7 +206,7 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 		for (std::size_t i = 0; i < chosen.size(); i++)
 			ItemPointerSet(&links[i], ref_block(chosen[i].ref), ref_offset(chosen[i].ref));
 	}
-	finish_write(state, mark);
+	tier::finish_write(state, mark);
 	return ref_of(BufferGetBlockNumber(buf), placed);
 }
 
@@ -359,7 +347,8 @@ insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heapti
 	Inserting *ins = pg::make_owned<Inserting>(index, s);
 	bool duplicate = false;
 	if (entry.level >= 0)
-		duplicate = pg::guarded([&] { return find_neighbours(*ins, entry, level, v, heaptid, mark); });
+		duplicate =
+			pg::guarded([&] { return find_neighbours(*ins, entry, level, v, heaptid, mark); });
 
 	if (!duplicate)
 	{
@@ -398,8 +387,8 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	{
 		if (!streaming(index, s))
 			insert_vector(index, s, v, heaptid);
-		else if (tier::append(tier_of(index, s), heaptid, v) > tier::hot_tier_max_rows)
-			merge(index, tier::batch_rows(), false); /* back-pressure */
+		else if (tier::over_cap(tier::append(tier_of(index, s), heaptid, v)))
+			merge(index, tier::back_pressure_goal());
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(context);

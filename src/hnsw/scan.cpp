@@ -14,7 +14,6 @@
  * answered for is dropped (a merge may have moved it meanwhile).
  */
 #include "hnsw/hnsw.h"
-#include "pg/guc.h"
 #include "type/vector.h"
 
 extern "C" {
@@ -87,7 +86,7 @@ set_query(IndexScanDesc scan, ScanState &st)
 bool
 next_search(ScanState &st, int ef)
 {
-	if (st.graph.visited_count() >= static_cast<std::size_t>(pg::hnsw_max_scan_tuples))
+	if (st.graph.visited_count() >= static_cast<std::size_t>(max_scan_tuples))
 		return false;
 	st.layer.restart_from_spilled(ef);
 	core::hnsw::search_layer(st.graph, st.layer, ef, 0,
@@ -139,8 +138,8 @@ read_hot(ScanState &st)
 bool
 next_cold(ScanState &st, ItemPointerData *tid, float *distance)
 {
-	const int ef = pg::hnsw_ef_search;
-	const int mode = pg::hnsw_iterative_scan;
+	const int ef = ef_search;
+	const int mode = iterative_scan;
 	while (!st.exhausted)
 	{
 		if (st.tid_next < st.tid_count)
@@ -156,14 +155,14 @@ next_cold(ScanState &st, ItemPointerData *tid, float *distance)
 			const Candidate<uint64> &c = st.batch[st.next++];
 			/* strict_order drops what a later batch found closer than rows
 			 * already returned */
-			if (mode == pg::iterative_scan_strict && c.distance < st.last_distance)
+			if (mode == iterative_scan_strict && c.distance < st.last_distance)
 				continue;
 			st.tid_distance = c.distance;
 			load_tids(st, c.ref);
 			continue;
 		}
 		CHECK_FOR_INTERRUPTS();
-		if (mode == pg::iterative_scan_off || !pg::guarded([&] {
+		if (mode == iterative_scan_off || !pg::guarded([&] {
 				bool more = next_search(st, ef);
 				if (more)
 					take_batch(st);
@@ -188,8 +187,8 @@ start(IndexScanDesc scan, ScanState &st)
 	{
 		pg::guarded([&] {
 			st.graph.set_query(st.query.data());
-			search_from_entry(st.graph, st.layer, entry, pg::hnsw_ef_search,
-							  pg::hnsw_iterative_scan != pg::iterative_scan_off);
+			search_from_entry(st.graph, st.layer, entry, ef_search,
+							  iterative_scan != iterative_scan_off);
 			take_batch(st);
 		});
 		st.graph.release();

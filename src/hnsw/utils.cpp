@@ -51,7 +51,7 @@ read_shape(Relation index)
 	{
 		UnlockReleaseBuffer(buf);
 		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has hnsw format version %u, this vecdb reads version %u",
 						RelationGetRelationName(index), version, format_version),
 				 errhint("REINDEX INDEX %s to rebuild it in the current format.",

@@ -64,8 +64,7 @@ page_header_is_sound(Page page)
 {
 	PageHeader h = reinterpret_cast<PageHeader>(page);
 	return !PageIsNew(page) && h->pd_lower >= SizeOfPageHeaderData && h->pd_lower <= h->pd_upper &&
-		   h->pd_upper <= h->pd_special &&
-		   h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque));
+		   h->pd_upper <= h->pd_special && h->pd_special == BLCKSZ - MAXALIGN(sizeof(PageOpaque));
 }
 
 /* A sound page of the access method whose page id is id, of kind. */

@@ -17,7 +17,8 @@ void
 register_am(const VectorAm &am)
 {
 	if (count >= static_cast<int>(lengthof(registered)))
-		elog(ERROR, "vecdb registers at most %d access methods", static_cast<int>(lengthof(registered)));
+		elog(ERROR, "vecdb registers at most %d access methods",
+			 static_cast<int>(lengthof(registered)));
 	registered[count++] = am;
 }
 

@@ -23,6 +23,13 @@ Datum l1_distance(PG_FUNCTION_ARGS);
 
 namespace vecdb {
 
+const struct config_enum_entry iterative_scan_options[] = {
+	{"off", iterative_scan_off, false},
+	{"relaxed_order", iterative_scan_relaxed, false},
+	{"strict_order", iterative_scan_strict, false},
+	{nullptr, 0, false},
+};
+
 IndexAmRoutine *
 new_vector_index_routine()
 {

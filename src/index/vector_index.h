@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "access/amapi.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 }
 
@@ -36,6 +37,14 @@ int index_dims(Relation index);
  * its dimensions are not dims.
  */
 bool prepare_index_vector(core::Metric metric, int dims, Datum value, float *out);
+
+/* The iterative scan modes of vecdb.hnsw_iterative_scan and
+ * vecdb.ivfpq_iterative_scan (pgvector's values). */
+constexpr int iterative_scan_off = 0;
+constexpr int iterative_scan_relaxed = 1;
+constexpr int iterative_scan_strict = 2;
+/* Their names, for DefineCustomEnumVariable. */
+extern const struct config_enum_entry iterative_scan_options[];
 
 /* A heap TID as the 64-bit key of a core::VisitedHash. */
 inline uint64

@@ -2,12 +2,13 @@
  * handler.cpp: the ivfpq access method's handler, options and cost estimate.
  */
 #include "ivfpq/ivfpq.h"
-#include "pg/guc.h"
 
 extern "C" {
 #include "access/reloptions.h"
+#include "utils/guc.h"
 #include "commands/progress.h"
 #include "optimizer/cost.h"
+#include "utils/float.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/optimizer.h"
 #include "utils/selfuncs.h"
@@ -33,8 +34,8 @@ parse_options(Datum reloptions, bool validate)
 		{"streaming", RELOPT_TYPE_BOOL, offsetof(Options, streaming)},
 		{"training_sample", RELOPT_TYPE_INT, offsetof(Options, training_sample)},
 	};
-	return static_cast<bytea *>(
-		build_reloptions(reloptions, validate, options_kind, sizeof(Options), table, lengthof(table)));
+	return static_cast<bytea *>(build_reloptions(reloptions, validate, options_kind,
+												 sizeof(Options), table, lengthof(table)));
 }
 
 char *
@@ -60,7 +61,9 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	*selectivity = 1;
 	if (path->indexorderbys == NIL)
 	{
-		*startup = *total = disable_cost;
+		/* Without ORDER BY the index answers nothing (its scan raises an
+		 * ERROR): never cheaper than a sequential scan, disabled or not. */
+		*startup = *total = get_float8_infinity();
 		*pages = 0;
 		return;
 	}
@@ -80,10 +83,10 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	double tuples = Max(index->tuples, 1.0);
 	double lists = Max(static_cast<double>(meta.lists), 1.0);
 	bool trained = (meta.flags & meta_trained) != 0;
-	double fraction = trained ? Min(1.0, pg::ivfpq_probes / lists) : 1.0;
+	double fraction = trained ? Min(1.0, probes / lists) : 1.0;
 	double scanned = tuples * fraction;
 	/* an untrained index re-ranks every entry */
-	double fetched = trained ? Min(scanned, static_cast<double>(pg::ivfpq_rerank)) : scanned;
+	double fetched = trained ? Min(scanned, static_cast<double>(rerank_candidates)) : scanned;
 	*pages = Max(1.0, index->pages * fraction);
 	/* the re-ranked rows' heap pages, fewer than the rows on a small table */
 	double heap_pages = index_pages_fetched(fetched, index->rel->pages, index->pages, root);
@@ -101,6 +104,35 @@ validate(Oid opclass)
 }
 
 } // namespace
+
+int probes = 10;
+int rerank_candidates = 100;
+int iterative_scan = iterative_scan_off;
+int max_probes = 0;
+
+void
+define_settings()
+{
+	DefineCustomIntVariable("vecdb.ivfpq_probes",
+							"Sets the number of lists an ivfpq index scan reads.",
+							"More lists find more of the true nearest neighbours, slower.", &probes,
+							10, 1, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+		"vecdb.ivfpq_rerank", "Sets how many candidates an ivfpq index scan re-ranks exactly.",
+		"The best estimates from the codes are re-ranked by their exact distance, each read "
+		"from the table; more find more of the true nearest neighbours, slower.",
+		&rerank_candidates, 100, 1, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomEnumVariable("vecdb.ivfpq_iterative_scan",
+							 "Lets an ivfpq index scan go on past its first re-ranked batch.",
+							 "With a selective WHERE clause, off can return fewer rows than "
+							 "LIMIT; relaxed_order and strict_order keep searching, "
+							 "strict_order returning rows in exact distance order.",
+							 &iterative_scan, iterative_scan_off, iterative_scan_options,
+							 PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+		"vecdb.ivfpq_max_probes", "Bounds the lists an iterative ivfpq index scan reads; 0: all.",
+		nullptr, &max_probes, 0, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
 
 void
 define_options()
@@ -120,13 +152,11 @@ define_options()
 	tier::add_streaming_option(options_kind);
 }
 
-/* Vectors too wide for a tier page (ivfpq indexes up to 16,000 dims; a
- * tier page holds about 2,000) are filed at once. */
 bool
 streaming(Relation index, const Shape &s)
 {
 	auto *options = reinterpret_cast<Options *>(index->rd_options);
-	return (options == nullptr || options->streaming) && tier::fits_page(s.dims);
+	return tier::streams(options == nullptr || options->streaming, s.dims);
 }
 
 } // namespace vecdb::ivfpq

@@ -42,18 +42,6 @@ read_tail(Relation index, const Model &model, int list)
 	return tail;
 }
 
-/* Finish the record that files a row; a merge's mark goes into the same
- * record (tier::MergeMark). */
-void
-finish_write(GenericXLogState *state, tier::MergeMark *mark)
-{
-	if (mark != nullptr)
-		mark->register_in(state);
-	GenericXLogFinish(state);
-	if (mark != nullptr)
-		mark->release();
-}
-
 /* Append entry to a locked list page that has room. */
 void
 append_to(Relation index, Buffer buf, const char *entry, Size size, tier::MergeMark *mark)
@@ -63,7 +51,7 @@ append_to(Relation index, Buffer buf, const char *entry, Size size, tier::MergeM
 	Page page = GenericXLogRegisterBuffer(state, buf, 0);
 	memcpy(contents_end(page), entry, size);
 	set_contents_end(page, contents_end(page) + size);
-	finish_write(state, mark);
+	tier::finish_write(state, mark);
 }
 
 /*
@@ -116,8 +104,7 @@ append_if_room(Relation index, const Model &model, int list, BlockNumber blkno, 
  * damaged.
  */
 void
-append_page(Relation index, const Model &model, int list, const char *entry,
-			tier::MergeMark *mark)
+append_page(Relation index, const Model &model, int list, const char *entry, tier::MergeMark *mark)
 {
 	const Size size = model.shape.entry_size();
 	BlockNumber dirblk = directory_block(model, list);
@@ -176,7 +163,7 @@ append_page(Relation index, const Model &model, int list, const char *entry,
 	h->tail = newblk;
 	if (BufferIsValid(tailbuf))
 		page_opaque(GenericXLogRegisterBuffer(state, tailbuf, 0))->next = newblk;
-	finish_write(state, mark); /* four pages at most: new, directory, tail, mark */
+	tier::finish_write(state, mark); /* four pages at most: new, directory, tail, mark */
 
 	UnlockReleaseBuffer(newbuf);
 	if (BufferIsValid(tailbuf))
@@ -187,8 +174,7 @@ append_page(Relation index, const Model &model, int list, const char *entry,
 } // namespace
 
 void
-append_entry(Relation index, const Model &model, int list, const char *entry,
-			 tier::MergeMark *mark)
+append_entry(Relation index, const Model &model, int list, const char *entry, tier::MergeMark *mark)
 {
 	/* a new page must hold it: an index from before CREATE INDEX checked m */
 	if (model.shape.entry_size() > page_room)
@@ -230,8 +216,8 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	{
 		if (!streaming(index, s))
 			insert_vector(index, model, vector, heaptid);
-		else if (tier::append(tier_of(index, s), heaptid, vector) > tier::hot_tier_max_rows)
-			merge(index, tier::batch_rows(), false); /* back-pressure */
+		else if (tier::over_cap(tier::append(tier_of(index, s), heaptid, vector)))
+			merge(index, tier::back_pressure_goal());
 	}
 
 	MemoryContextSwitchTo(old);

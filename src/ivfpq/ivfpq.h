@@ -70,11 +70,11 @@ constexpr int code_bits = 8;
 
 /* Pages keep the page contract of src/index/page.h; these kinds are
  * ivfpq's own. */
-using index::PageOpaque;
-using index::page_opaque;
-using index::page_meta;
-using index::page_room;
 using index::contents_end;
+using index::page_meta;
+using index::page_opaque;
+using index::page_room;
+using index::PageOpaque;
 using index::set_contents_end;
 constexpr uint16 page_floats = 1 << 1;
 constexpr uint16 page_directory = 1 << 2;
@@ -104,7 +104,8 @@ struct MetaPage
 };
 
 /* Pinned: the old-format and corruption tests patch these fields. */
-static_assert(offsetof(MetaPage, magic) == 0 && offsetof(MetaPage, version) == 4, "MetaPage layout");
+static_assert(offsetof(MetaPage, magic) == 0 && offsetof(MetaPage, version) == 4,
+			  "MetaPage layout");
 static_assert(offsetof(MetaPage, tier) == 64, "MetaPage layout");
 
 struct ListHead
@@ -304,12 +305,19 @@ tier_of(Relation index, const Shape &s)
 
 /* merge.cpp: the access method's merge entry point (index/registry.h). */
 int64 merge(Relation index, int64 max_rows, bool only_if_free);
+int64 merge(Relation index, const tier::MergeGoal &goal);
 int64 hot_rows(Relation index);
 index::TierShape tier_shape(Relation index);
 /* handler.cpp: whether the index's inserts go to its hot tier. */
 bool streaming(Relation index, const Shape &s);
 
-/* handler.cpp: WITH (...) options; once, from _PG_init. */
+/* handler.cpp: the settings (vecdb.ivfpq_*) and WITH (...) options; once,
+ * from _PG_init. */
+extern int probes;            /* vecdb.ivfpq_probes */
+extern int rerank_candidates; /* vecdb.ivfpq_rerank */
+extern int iterative_scan;    /* vecdb.ivfpq_iterative_scan */
+extern int max_probes;        /* vecdb.ivfpq_max_probes */
+void define_settings();
 void define_options();
 
 /* check.cpp: vecdb_index_check() of an ivfpq index. */

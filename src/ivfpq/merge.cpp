@@ -34,14 +34,19 @@ insert_row(void *arg, const float *vector, ItemPointer tid, tier::MergeMark *mar
 } // namespace
 
 int64
-merge(Relation index, int64 max_rows, bool only_if_free)
+merge(Relation index, const tier::MergeGoal &goal)
 {
 	Merging m{index, &load_model(index),
 			  AllocSetContextCreate(CurrentMemoryContext, "ivfpq merge", ALLOCSET_DEFAULT_SIZES)};
-	int64 merged =
-		tier::merge(tier_of(index, m.model->shape), max_rows, only_if_free, insert_row, &m);
+	int64 merged = tier::merge(tier_of(index, m.model->shape), goal, insert_row, &m);
 	MemoryContextDelete(m.context);
 	return merged;
+}
+
+int64
+merge(Relation index, int64 max_rows, bool only_if_free)
+{
+	return merge(index, tier::MergeGoal{max_rows, only_if_free, -1});
 }
 
 int64

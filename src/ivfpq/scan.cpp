@@ -38,7 +38,6 @@
  * then the lists'). A list row whose TID the tier answered for is dropped.
  */
 #include "ivfpq/ivfpq.h"
-#include "pg/guc.h"
 
 extern "C" {
 #include "access/heapam.h"
@@ -233,8 +232,8 @@ bool
 probe_more(IndexScanDesc scan, ScanState &st, int count)
 {
 	std::size_t limit = st.lists.size();
-	if (pg::ivfpq_max_probes > 0)
-		limit = Min(limit, static_cast<std::size_t>(pg::ivfpq_max_probes));
+	if (max_probes > 0)
+		limit = Min(limit, static_cast<std::size_t>(max_probes));
 	if (st.probed >= limit)
 		return false;
 	std::size_t end = Min(limit, st.probed + Max(count, 1));
@@ -358,7 +357,7 @@ void
 rerank(IndexScanDesc scan, ScanState &st)
 {
 	std::size_t take = st.model->shape.trained
-						   ? Min(st.pool.size(), static_cast<std::size_t>(pg::ivfpq_rerank))
+						   ? Min(st.pool.size(), static_cast<std::size_t>(rerank_candidates))
 						   : st.pool.size();
 	pg::guarded([&] { st.ranked.reserve(st.ranked.size() + take); });
 	for (std::size_t i = 0; i < take; i++)
@@ -424,7 +423,7 @@ next_unordered(IndexScanDesc scan, ScanState &st, Candidate *out)
 bool
 next_row(IndexScanDesc scan, ScanState &st, Candidate *out)
 {
-	if (pg::ivfpq_iterative_scan == pg::iterative_scan_off)
+	if (iterative_scan == iterative_scan_off)
 	{
 		if (st.ranked.empty())
 			return false;
@@ -435,7 +434,7 @@ next_row(IndexScanDesc scan, ScanState &st, Candidate *out)
 	{
 		/* candidates run out: the next lists first, whose entries may be
 		 * nearer than what waits re-ranked */
-		if (st.pool.empty() && probe_more(scan, st, pg::ivfpq_probes))
+		if (st.pool.empty() && probe_more(scan, st, probes))
 			continue;
 		/*
 		 * strict_order waits until neither an estimate left nor a list not
@@ -443,7 +442,7 @@ next_row(IndexScanDesc scan, ScanState &st, Candidate *out)
 		 * seen (estimates and centroid distances are no bounds), so that
 		 * it seldom has to drop one.
 		 */
-		bool strict = pg::ivfpq_iterative_scan == pg::iterative_scan_strict;
+		bool strict = iterative_scan == iterative_scan_strict;
 		float margin = strict ? st.overestimate : 0.0f;
 		if (!st.ranked.empty() &&
 			(st.pool.empty() || st.ranked.front().distance <= st.pool.front().distance - margin))
@@ -508,9 +507,8 @@ read_hot(IndexScanDesc scan, ScanState &st)
 {
 	const Shape &s = st.model->shape;
 	MemoryContext old = MemoryContextSwitchTo(st.context);
-	tier::read_hot_rows(tier_of(scan->indexRelation, s),
-						core::ranking_distance(s.metric), st.query.data(), &st.hot, &st.hot_count,
-						st.hot_tids);
+	tier::read_hot_rows(tier_of(scan->indexRelation, s), core::ranking_distance(s.metric),
+						st.query.data(), &st.hot, &st.hot_count, st.hot_tids);
 	MemoryContextSwitchTo(old);
 	st.hot_next = 0;
 }
@@ -537,7 +535,7 @@ start(IndexScanDesc scan, ScanState &st)
 	{
 		read_hot(scan, st);
 		pg::guarded([&] { prepare_search(st); });
-		probe_more(scan, st, st.model->shape.trained ? pg::ivfpq_probes : 1);
+		probe_more(scan, st, st.model->shape.trained ? probes : 1);
 		rerank(scan, st);
 	}
 }
@@ -558,7 +556,7 @@ next_cold(IndexScanDesc scan, ScanState &st, Candidate *c)
 		}
 		if (st.hot_tids.contains(heaptid_key(c->tid)))
 			continue;
-		if (!st.unordered && pg::ivfpq_iterative_scan == pg::iterative_scan_strict &&
+		if (!st.unordered && iterative_scan == iterative_scan_strict &&
 			c->distance < st.last_distance)
 			continue;
 		return true;
@@ -578,9 +576,9 @@ get_tuple(IndexScanDesc scan, ScanDirection dir)
 
 	/* the nearer head; the hot one on a tie, before a NaN, and first of
 	 * all when there is no query */
-	bool hot = st->hot_next < st->hot_count &&
-			   (!st->cold_ready || st->unordered ||
-				!(st->hot[st->hot_next].distance > st->cold.distance));
+	bool hot =
+		st->hot_next < st->hot_count &&
+		(!st->cold_ready || st->unordered || !(st->hot[st->hot_next].distance > st->cold.distance));
 	if (!hot && !st->cold_ready)
 		return false;
 	float distance;

@@ -210,7 +210,7 @@ read_meta(Relation index)
 				 errmsg("index \"%s\" is not an ivfpq index", RelationGetRelationName(index))));
 	if (meta.version != format_version)
 		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has ivfpq format version %u, this vecdb reads version %u",
 						RelationGetRelationName(index), meta.version, format_version),
 				 errhint("REINDEX INDEX %s to rebuild it in the current format.",

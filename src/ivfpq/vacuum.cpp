@@ -75,7 +75,7 @@ vacuum_cleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		return stats;
 	/* VACUUM, and so autovacuum, empties the hot tier: without the merge
 	 * worker, it is what keeps the tier small besides back-pressure */
-	merge(info->index, -1, false);
+	merge(info->index, tier::MergeGoal{-1, false, -1});
 	if (stats == nullptr)
 	{
 		/* no bulk_delete ran: count the entries for pg_class.reltuples */

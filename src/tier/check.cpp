@@ -55,9 +55,9 @@ check_chain(const Tier &t, const TierMeta &m, pg::CheckReport &r, core::VisitedH
 					 ItemPointerGetBlockNumberNoCheck(&item->tid) == InvalidBlockNumber)
 				pg::report(r, blkno, i + 1, "hot tier item has an invalid heap TID");
 			else if (!pg::guarded([&] { return indexed.visit(heaptid_key(item->tid)); }))
-				pg::report(r, blkno, i + 1, "hot row (%u,%u) is also in the cold structure or hot twice",
-						   ItemPointerGetBlockNumber(&item->tid),
-						   ItemPointerGetOffsetNumber(&item->tid));
+				pg::report(
+					r, blkno, i + 1, "hot row (%u,%u) is also in the cold structure or hot twice",
+					ItemPointerGetBlockNumber(&item->tid), ItemPointerGetOffsetNumber(&item->tid));
 		}
 		at_tail = blkno == m.tail;
 		blkno = index::page_opaque(page)->next;
@@ -88,7 +88,8 @@ check_free_stack(const Tier &t, const TierMeta &m, pg::CheckReport &r)
 		CHECK_FOR_INTERRUPTS();
 		if (!block_in_range(t, blkno) || pages > nblocks)
 		{
-			pg::report(r, blkno, InvalidOffsetNumber, "hot tier free stack leaves the index or loops");
+			pg::report(r, blkno, InvalidOffsetNumber,
+					   "hot tier free stack leaves the index or loops");
 			return;
 		}
 		Buffer buf = ReadBuffer(t.index, blkno);
@@ -137,7 +138,8 @@ check(const Tier &t, pg::CheckReport &r, core::VisitedHash &indexed)
 		m = *meta_in(BufferGetPage(buf), t);
 	UnlockReleaseBuffer(buf);
 	if (!sound)
-		pg::report(r, meta_blkno, InvalidOffsetNumber, "meta page does not hold the hot tier's state");
+		pg::report(r, meta_blkno, InvalidOffsetNumber,
+				   "meta page does not hold the hot tier's state");
 	else if ((m.head == InvalidBlockNumber) != (m.tail == InvalidBlockNumber))
 		pg::report(r, meta_blkno, InvalidOffsetNumber, "hot tier has a head or a tail, not both");
 	else

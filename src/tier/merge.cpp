@@ -41,8 +41,19 @@ MergeMark::register_in(GenericXLogState *state)
 			index::contents_end(page))
 		elog(ERROR, "hot tier item %d of block %u of index \"%s\" vanished during a merge", item,
 			 blkno, RelationGetRelationName(index));
-	reinterpret_cast<Item *>(items_begin(page) + item * static_cast<Size>(tier_page(page)->item_size))
+	reinterpret_cast<Item *>(items_begin(page) +
+							 item * static_cast<Size>(tier_page(page)->item_size))
 		->flags |= item_merged;
+}
+
+void
+finish_write(GenericXLogState *state, MergeMark *mark)
+{
+	if (mark != nullptr)
+		mark->register_in(state);
+	GenericXLogFinish(state);
+	if (mark != nullptr)
+		mark->release();
 }
 
 void
@@ -160,10 +171,19 @@ retire(const Tier &t, BlockNumber blkno)
 
 } // namespace
 
-int64
-merge(const Tier &t, int64 max_rows, bool only_if_free, ColdInsert insert, void *arg)
+MergeGoal
+back_pressure_goal()
 {
-	if (only_if_free)
+	/* a batch down from the cap; those who waited for it find the tier
+	 * below that and go on */
+	return {batch_rows(), false, hot_tier_max_rows - batch_rows()};
+}
+
+int64
+merge(const Tier &t, const MergeGoal &goal, ColdInsert insert, void *arg)
+{
+	int64 max_rows = goal.max_rows;
+	if (goal.only_if_free)
 	{
 		if (!ConditionalLockPage(t.index, merge_lock, ExclusiveLock))
 			return -1;
@@ -181,7 +201,7 @@ merge(const Tier &t, int64 max_rows, bool only_if_free, ColdInsert insert, void 
 	{
 		CHECK_FOR_INTERRUPTS();
 		TierMeta m = read_meta(t);
-		if (m.head == InvalidBlockNumber)
+		if (m.head == InvalidBlockNumber || (goal.stop_at_rows >= 0 && m.rows <= goal.stop_at_rows))
 			break;
 		if (m.head == m.tail)
 		{

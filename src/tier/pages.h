@@ -73,6 +73,52 @@ block_in_range(const Tier &t, BlockNumber blkno)
 		   blkno < RelationGetNumberOfBlocks(t.index);
 }
 
+/*
+ * A reader's pass over the chain (tier.h says why it needs no lock against
+ * merges): from the meta page's head, each page under its share lock in
+ * turn, on_page(page) for each that is not retired. When a page turns out
+ * reused under the pass, it starts again: reset(meta) first each time.
+ * ERROR on a damaged chain, or when merges keep reusing pages under it.
+ */
+template <typename Reset, typename OnPage>
+void
+read_chain(const Tier &t, Reset &&reset, OnPage &&on_page)
+{
+	for (int pass = 0;; pass++)
+	{
+		TierMeta m = read_meta(t);
+		reset(m);
+		BlockNumber nblocks = RelationGetNumberOfBlocks(t.index);
+		BlockNumber blkno = m.head;
+		bool reused = false;
+		for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber && !reused; seq++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
+				damaged(t, blkno, "the chain leaves the index or loops");
+			Buffer buf = ReadBuffer(t.index, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			Page page = BufferGetPage(buf);
+			if (!page_is_sound(page, t))
+			{
+				UnlockReleaseBuffer(buf);
+				damaged(t, blkno, "a chain page is not a tier page");
+			}
+			reused = tier_page(page)->seq != seq;
+			if (!reused && !is_retired(page))
+				on_page(page);
+			blkno = index::page_opaque(page)->next;
+			UnlockReleaseBuffer(buf);
+		}
+		if (!reused)
+			return;
+		if (pass >= max_restarts)
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							errmsg("the hot tier of index \"%s\" changed under every read of it",
+								   RelationGetRelationName(t.index))));
+	}
+}
+
 /* The meta page, locked exclusively and checked (tier.cpp). */
 Buffer lock_meta(const Tier &t);
 /* The tail page, locked exclusively and checked; InvalidBuffer if the chain

@@ -26,54 +26,8 @@ reserve(Collected &c, int n)
 		return;
 	int room = Max(c.room * 2, c.count + n);
 	c.rows = static_cast<HotRow *>(c.rows == nullptr ? palloc(sizeof(HotRow) * room)
-													   : repalloc(c.rows, sizeof(HotRow) * room));
+													 : repalloc(c.rows, sizeof(HotRow) * room));
 	c.room = room;
-}
-
-/* One pass over the chain; false if a page was reused under it. */
-bool
-collect(const Tier &t, const TierMeta &m, core::DistanceFn distance, const float *query,
-		Collected &c, core::VisitedHash &tids)
-{
-	BlockNumber nblocks = RelationGetNumberOfBlocks(t.index);
-	BlockNumber blkno = m.head;
-	for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber; seq++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
-			damaged(t, blkno, "the chain leaves the index or loops");
-		Buffer buf = ReadBuffer(t.index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		Page page = BufferGetPage(buf);
-		if (!page_is_sound(page, t))
-		{
-			UnlockReleaseBuffer(buf);
-			damaged(t, blkno, "a chain page is not a tier page");
-		}
-		bool reused = tier_page(page)->seq != seq;
-		int first = c.count;
-		if (!reused && !is_retired(page))
-		{
-			int n = item_count(page, t);
-			reserve(c, n);
-			for (int i = 0; i < n; i++)
-			{
-				const Item *item = item_at(page, t, i);
-				if (item->flags & (item_merged | item_dead))
-					continue;
-				c.rows[c.count++] = {distance(query, item->vector, t.dims), item->tid};
-			}
-		}
-		blkno = index::page_opaque(page)->next;
-		UnlockReleaseBuffer(buf);
-		if (reused)
-			return false;
-		pg::guarded([&] {
-			for (int i = first; i < c.count; i++)
-				tids.visit(heaptid_key(c.rows[i].tid));
-		});
-	}
-	return true;
 }
 
 } // namespace
@@ -83,17 +37,27 @@ read_hot_rows(const Tier &t, core::DistanceFn distance, const float *query, HotR
 			  int *count, core::VisitedHash &tids)
 {
 	Collected c{nullptr, 0, 0};
-	for (int pass = 0;; pass++)
-	{
-		c.count = 0;
-		pg::guarded([&] { tids.clear(); });
-		if (collect(t, read_meta(t), distance, query, c, tids))
-			break;
-		if (pass >= max_restarts)
-			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-							errmsg("the hot tier of index \"%s\" changed under every read of it",
-								   RelationGetRelationName(t.index))));
-	}
+	read_chain(
+		t,
+		[&](const TierMeta &) {
+			c.count = 0;
+			pg::guarded([&] { tids.clear(); });
+		},
+		[&](Page page) {
+			int n = item_count(page, t);
+			reserve(c, n);
+			for (int i = 0; i < n; i++)
+			{
+				const Item *item = item_at(page, t, i);
+				/* a damaged TID must not reach the heap: block
+				 * InvalidBlockNumber would read as "extend the table" */
+				if ((item->flags & (item_merged | item_dead)) || !ItemPointerIsValid(&item->tid) ||
+					ItemPointerGetBlockNumberNoCheck(&item->tid) == InvalidBlockNumber)
+					continue;
+				c.rows[c.count++] = {distance(query, item->vector, t.dims), item->tid};
+				pg::guarded([&] { tids.visit(heaptid_key(item->tid)); });
+			}
+		});
 	/* NaN distances (a NULL or zero query) sort last, as a sort puts them */
 	std::sort(c.rows, c.rows + c.count, [](const HotRow &a, const HotRow &b) {
 		return a.distance < b.distance || (!std::isnan(a.distance) && std::isnan(b.distance));

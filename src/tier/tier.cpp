@@ -25,7 +25,8 @@ void
 define_settings()
 {
 	DefineCustomIntVariable(
-		"vecdb.hot_tier_max_rows", "Hot rows an index holds before an insert merges a batch itself.",
+		"vecdb.hot_tier_max_rows",
+		"Hot rows an index holds before an insert merges a batch itself.",
 		"Past it, the inserting backend merges a quarter of it into the index: back-pressure "
 		"when the merge worker is not running or falls behind.",
 		&hot_tier_max_rows, 10000, 10, INT_MAX / 4, PGC_USERSET, 0, nullptr, nullptr, nullptr);
@@ -34,10 +35,11 @@ define_settings()
 void
 add_streaming_option(relopt_kind kind)
 {
-	add_bool_reloption(kind, "streaming",
-					   "Whether inserts go to the hot tier, merged into the index later, or into the "
-					   "index at once",
-					   true, ShareUpdateExclusiveLock);
+	add_bool_reloption(
+		kind, "streaming",
+		"Whether inserts go to the hot tier, merged into the index later, or into the "
+		"index at once",
+		true, ShareUpdateExclusiveLock);
 }
 
 int64
@@ -246,59 +248,22 @@ append(const Tier &t, ItemPointer tid, const float *vector)
 	return rows;
 }
 
-namespace {
-
-/* One pass of stats(): false if a page was reused under it. */
-bool
-count_chain(const Tier &t, const TierMeta &m, Stats *s)
-{
-	BlockNumber nblocks = RelationGetNumberOfBlocks(t.index);
-	BlockNumber blkno = m.head;
-	for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber; seq++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
-			damaged(t, blkno, "the chain leaves the index or loops");
-		Buffer buf = ReadBuffer(t.index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		Page page = BufferGetPage(buf);
-		if (!page_is_sound(page, t))
-		{
-			UnlockReleaseBuffer(buf);
-			damaged(t, blkno, "a chain page is not a tier page");
-		}
-		bool reused = tier_page(page)->seq != seq;
-		if (!reused && !is_retired(page))
-		{
-			s->pages++;
-			for (int i = 0; i < item_count(page, t); i++)
-				if (!(item_at(page, t, i)->flags & (item_merged | item_dead)))
-					s->rows++;
-		}
-		blkno = index::page_opaque(page)->next;
-		UnlockReleaseBuffer(buf);
-		if (reused)
-			return false;
-	}
-	return true;
-}
-
-} // namespace
-
 Stats
 stats(const Tier &t)
 {
-	for (int pass = 0;; pass++)
-	{
-		TierMeta m = read_meta(t);
-		Stats s{0, 0, m.merged, m.last_merge};
-		if (count_chain(t, m, &s))
-			return s;
-		if (pass >= max_restarts)
-			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-							errmsg("the hot tier of index \"%s\" changed under every read of it",
-								   RelationGetRelationName(t.index))));
-	}
+	Stats s{};
+	read_chain(
+		t,
+		[&](const TierMeta &m) {
+			s = Stats{0, 0, m.merged, m.last_merge};
+		},
+		[&](Page page) {
+			s.pages++;
+			for (int i = 0; i < item_count(page, t); i++)
+				if (!(item_at(page, t, i)->flags & (item_merged | item_dead)))
+					s.rows++;
+		});
+	return s;
 }
 
 } // namespace vecdb::tier

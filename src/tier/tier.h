@@ -56,14 +56,14 @@ constexpr uint16 page_retired = 1 << 9;
 /* The tier's state, inside the index's meta page. */
 struct TierMeta
 {
-	BlockNumber head;      /* first page of the chain; InvalidBlockNumber: none yet */
-	BlockNumber tail;      /* the page appends go to */
-	BlockNumber free_head; /* retired pages to reuse: a stack */
-	uint32 pages;          /* pages in the chain */
-	uint64 head_seq;       /* the head page's sequence number */
-	uint64 next_seq;       /* the number the next new page gets */
-	int64 rows;            /* items on the chain's pages: hot, merged or dead */
-	int64 merged;          /* rows merged into the cold structure, ever */
+	BlockNumber head;       /* first page of the chain; InvalidBlockNumber: none yet */
+	BlockNumber tail;       /* the page appends go to */
+	BlockNumber free_head;  /* retired pages to reuse: a stack */
+	uint32 pages;           /* pages in the chain */
+	uint64 head_seq;        /* the head page's sequence number */
+	uint64 next_seq;        /* the number the next new page gets */
+	int64 rows;             /* items on the chain's pages: hot, merged or dead */
+	int64 merged;           /* rows merged into the cold structure, ever */
 	TimestampTz last_merge; /* 0: never */
 };
 
@@ -114,11 +114,22 @@ item_size(int dims)
 	return offsetof(Item, vector) + sizeof(float) * dims;
 }
 
+/* Whether an index's inserts go to its tier: its streaming option, and its
+ * vectors fit a tier page (ivfpq indexes up to 16,000 dims, a tier page
+ * holds about 2,000: wider ones are inserted at once). */
+inline bool streams(bool streaming_option, int dims);
+
 /* Whether vectors of dims fit a tier page: an index checks at CREATE INDEX. */
 inline bool
 fits_page(int dims)
 {
 	return items_offset + item_size(dims) <= index::page_room;
+}
+
+inline bool
+streams(bool streaming_option, int dims)
+{
+	return streaming_option && fits_page(dims);
 }
 
 /* A new tier's state, for the build to put in the meta page. */
@@ -158,6 +169,10 @@ struct MergeMark
 	void release();
 };
 
+/* Finish the record that puts a row into the cold structure, with mark
+ * (nullptr outside a merge) registered in it. */
+void finish_write(GenericXLogState *state, MergeMark *mark);
+
 /*
  * The cold side of a merge: put vector (dims floats, as the index stores
  * it) of the row at tid into the cold structure, calling mark's
@@ -166,14 +181,30 @@ struct MergeMark
  */
 using ColdInsert = void (*)(void *arg, const float *vector, ItemPointer tid, MergeMark *mark);
 
+/* What a merge is asked to do. */
+struct MergeGoal
+{
+	int64 max_rows;     /* at most this many rows; all when negative */
+	bool only_if_free;  /* return -1 at once if another merge runs */
+	int64 stop_at_rows; /* stop once the tier holds no more (-1: never);
+						 * back-pressure's waiters find the work done */
+};
+
 /*
- * Merge at most max_rows hot rows (all when negative), page by page, and
- * retire the pages emptied; returns the rows merged, or -1 if only_if_free
- * and another merge of the index is running. One merge of an index runs at
- * a time (a heavyweight lock; VACUUM's sweep of the hot pages takes it
- * too).
+ * Merge hot rows, page by page, and retire the pages emptied; returns the
+ * rows merged, or -1 (see only_if_free). One merge of an index runs at a
+ * time (a heavyweight lock; VACUUM's sweep of the hot pages takes it too).
  */
-int64 merge(const Tier &t, int64 max_rows, bool only_if_free, ColdInsert insert, void *arg);
+int64 merge(const Tier &t, const MergeGoal &goal, ColdInsert insert, void *arg);
+
+/* Back-pressure: after an append that left the tier with rows, whether
+ * the inserting backend must merge (MergeGoal back_pressure_goal()). */
+inline bool
+over_cap(int64 rows)
+{
+	return rows > hot_tier_max_rows;
+}
+MergeGoal back_pressure_goal();
 
 /* One hot row as a scan sees it. */
 struct HotRow
@@ -215,7 +246,8 @@ void check(const Tier &t, pg::CheckReport &r, core::VisitedHash &indexed);
 inline bool
 is_tier_page(Page page)
 {
-	return index::page_header_is_sound(page) && (index::page_opaque(page)->flags & index::page_tier);
+	return index::page_header_is_sound(page) &&
+		   (index::page_opaque(page)->flags & index::page_tier);
 }
 
 /* What vecdb_hot_tier() reports. */

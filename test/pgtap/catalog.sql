@@ -11,7 +11,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(130);
+SELECT plan(137);
 
 -- ---------------------------------------------------------------------------
 -- the extension and the type
@@ -269,6 +269,9 @@ SELECT is(
 	'vecdb_ivfpq_lists returns (list int, entries bigint, pages int)');
 SELECT is((SELECT proretset FROM pg_proc WHERE oid = to_regprocedure('vecdb_ivfpq_lists(regclass)')), true,
 	'vecdb_ivfpq_lists returns a set of rows');
+SELECT has_function('vecdb_merge', ARRAY['regclass'], 'vecdb_merge(regclass) exists');
+SELECT function_returns('vecdb_merge', ARRAY['regclass'], 'bigint', 'vecdb_merge returns bigint');
+SELECT has_function('vecdb_hot_tier', ARRAY['regclass'], 'vecdb_hot_tier(regclass) exists');
 SELECT has_function('vecdb_ivfpq_info', ARRAY['regclass'], 'vecdb_ivfpq_info(regclass) exists');
 SELECT is(
 	(SELECT array_agg(a.n || ' ' || format_type(a.t, NULL) ORDER BY a.o)
@@ -299,6 +302,13 @@ SELECT throws_ok($$CREATE INDEX ON ivfpq_nodims USING ivfpq (v)$$, '42611', 'col
 	'a column without dimensions cannot be indexed by ivfpq');
 CREATE INDEX ivfpq_catalog_idx ON ivfpq_catalog USING ivfpq (v vector_l2_ops) WITH (lists = 4, m = 2);
 INSERT INTO ivfpq_catalog VALUES ('[1,2,3,4]'), (NULL);
+SELECT is((SELECT rows FROM vecdb_hot_tier('ivfpq_catalog_idx')), 1::bigint,
+	'the row inserted after the build waits in the hot tier (the NULL is not indexed)');
+SELECT is_empty($$SELECT * FROM vecdb_index_check('ivfpq_catalog_idx')$$,
+	'an ivfpq index with a hot row checks clean');
+SELECT is(vecdb_merge('ivfpq_catalog_idx'), 1::bigint, 'vecdb_merge merges the hot row');
+SELECT is((SELECT ARRAY[rows, merged] FROM vecdb_hot_tier('ivfpq_catalog_idx')), ARRAY[0, 1]::bigint[],
+	'vecdb_hot_tier counts it merged');
 SELECT is_empty($$SELECT * FROM vecdb_index_check('ivfpq_catalog_idx')$$, 'a fresh ivfpq index checks clean');
 SELECT is(
 	(SELECT ARRAY[lists, m, nbits, dims, entries::int] FROM vecdb_ivfpq_info('ivfpq_catalog_idx')),

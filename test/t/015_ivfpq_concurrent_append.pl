@@ -8,7 +8,9 @@
 # on one table: idx_untrained, built on the empty table (one list, 6-byte
 # entries: a new page every 1360 rows), and idx_wide, trained on 20 rows
 # with lists = 1 and m = 512 (522-byte entries: 15 a page, so its tail
-# gets a new page every 15 rows and the race comes often). pgbench runs 16
+# gets a new page every 15 rows and the race comes often). Both keep
+# streaming off: this is the synchronous append (a merge of the hot tier
+# appends the same way, test/t/033). pgbench runs 16
 # clients, a fixed number of inserts each. Then:
 #
 #   - pgbench exits 0, with no failed transaction and nothing on stderr;
@@ -43,12 +45,12 @@ $node->start;
 my $random_vector = "ARRAY(SELECT random() - 0.5 FROM generate_series(1, $dims))::real[]::vector";
 $node->safe_psql('postgres', 'CREATE EXTENSION vecdb');
 $node->safe_psql('postgres', "CREATE TABLE t (id bigserial PRIMARY KEY, v vector($dims) NOT NULL)");
-$node->safe_psql('postgres', 'CREATE INDEX idx_untrained ON t USING ivfpq (v vector_l2_ops)');
+$node->safe_psql('postgres', 'CREATE INDEX idx_untrained ON t USING ivfpq (v vector_l2_ops) WITH (streaming = off)');
 $node->safe_psql('postgres', "SELECT setseed(0.015); INSERT INTO t (v) SELECT "
 	  . "ARRAY(SELECT random() - 0.5 FROM generate_series(1, $dims) WHERE i > 0)::real[]::vector"
 	  . " FROM generate_series(1, $seeded) i");
 $node->safe_psql('postgres',
-	"CREATE INDEX idx_wide ON t USING ivfpq (v vector_l2_ops) WITH (lists = 1, m = $dims)");
+	"CREATE INDEX idx_wide ON t USING ivfpq (v vector_l2_ops) WITH (lists = 1, m = $dims, streaming = off)");
 is( $node->safe_psql('postgres',
 		q{SELECT string_agg(format('%s %s %s', c.relname, i.lists, coalesce(i.m, 0)), ', ' ORDER BY c.relname)
 		  FROM pg_class c, vecdb_ivfpq_info(c.oid) i WHERE c.relname IN ('idx_untrained', 'idx_wide')}),

@@ -55,7 +55,7 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE stop_inserting ();});
 for my $i (1 .. $n_indexes)
 {
-	$node->safe_psql('postgres', "CREATE INDEX idx$i ON t USING ivfpq (v)");
+	$node->safe_psql('postgres', "CREATE INDEX idx$i ON t USING ivfpq (v) WITH (streaming = off)");
 }
 $node->safe_psql('postgres',
 	'INSERT INTO t (v) SELECT ARRAY[i, i % 7, -i, 1]::real[]::vector FROM generate_series(1, 200) i');
