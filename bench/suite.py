@@ -771,7 +771,14 @@ class Vecdb:
         b = self.build_index(conn, sql)
         names, idx = b["names"], b["names"][0]
         ids = held[:burst].tolist()
-        worker.resume(conn)
+        # a tier below vecdb.merge_threshold is left alone: a burst smaller
+        # than it (the smoke's) gets a threshold of its own size
+        threshold = worker.threshold if worker.threshold and burst < worker.threshold else None
+        if threshold:
+            log(f"streaming: the burst of {burst} rows is below vecdb.merge_threshold {worker.threshold}: "
+                f"the threshold is {burst} for it")
+            threshold = burst
+        worker.resume(conn, threshold)
         res = {"rows": burst, "settings": worker.settings(conn)}
         try:
             with connect(self.fixed) as c:
@@ -856,6 +863,7 @@ class Worker:
         self.steerable = own_cluster
         self.naptime = naptime
         self.paused = False
+        self.threshold = None  # the server's vecdb.merge_threshold, read before pausing
 
     def usable(self):
         if not self.present:
@@ -902,6 +910,7 @@ class Worker:
         if ok:
             if self.naptime:
                 self._set(conn, "vecdb.merge_naptime", self.naptime)
+            self.threshold = int(conn.execute("SELECT current_setting('vecdb.merge_threshold')").fetchone()[0])
             self.pause(conn)
             info["steered"] = True
         else:
@@ -924,9 +933,10 @@ class Worker:
                 time.sleep(0.05)
             self.paused = True
 
-    def resume(self, conn) -> None:
+    def resume(self, conn, threshold=None) -> None:
+        """The server's vecdb.merge_threshold back (or threshold)."""
         if self.usable()[0]:
-            self._set(conn, "vecdb.merge_threshold", None)
+            self._set(conn, "vecdb.merge_threshold", threshold)
             self.paused = False
 
 
