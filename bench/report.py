@@ -326,7 +326,8 @@ def streaming_summary(ds) -> list:
               "rows": run.get("rows"), "table_rows": run.get("table_rows"),
               "insert_rps": rate(ins), "plain_rps": rate(plain), "insert_ratio": ratio(ins, plain),
               "wal_per_row": {k: x.get("wal_bytes_per_row") for k, x in
-                              (("streaming", ins), ("plain", plain), ("sync", sync), ("plain_sync", plain_sync))},
+                              (("streaming", ins), ("plain", plain), ("sync", sync), ("plain_sync", plain_sync),
+                               ("merge", merge))},
               "streamed": ins.get("streamed"), "merged_during": ins.get("merged_during"),
               "hot_tier_max_rows": ins.get("hot_tier_max_rows"), "hot_rows_full": (run.get("hot_tier_full") or {}).get("rows"),
               "sync_rps": rate(sync), "plain_sync_rps": rate(plain_sync), "sync_ratio": ratio(sync, plain_sync),
@@ -668,7 +669,7 @@ def streaming_markdown(ds) -> list:
     for sm in sms:
         w = sm["worker"]
         if w.get("skipped"):
-            wtext = "skipped: " + w["skipped"]
+            wtext = "skipped: " + w["skipped"].split(" (")[0]
         elif w.get("timed_out"):
             wtext = f"not merged after the timeout ({(w.get('hot_tier_end') or {}).get('rows')} rows left)"
         else:
@@ -684,10 +685,11 @@ def streaming_markdown(ds) -> list:
                      if sm.get("merge_rows") is not None else "–",
                      _f(sm.get("merge_vs_sync"), "{:.2f}"),
                      f"{_f(sm.get('merge_ms_per_row'), '{:.3f}')} / {_f(sm.get('sync_index_ms_per_row'), '{:.3f}')}",
-                     " / ".join(_f(sm["wal_per_row"].get(k), "{:,.0f}") for k in ("streaming", "sync", "plain")),
+                     " / ".join(_f(sm["wal_per_row"].get(k), "{:,.0f}") for k in ("streaming", "plain", "sync",
+                                                                                     "merge")),
                      wtext])
     out += [_table(["index", "INSERT rows/s streaming / without", "streaming = off / without", "vecdb_merge rows/s",
-                    "merge / sync rows/s", "index ms a row: merge / sync", "WAL bytes a row: streaming / sync / none",
+                    "merge / sync rows/s", "index ms a row: merge / sync", "WAL bytes a row: INSERT streaming / no index / sync; merge",
                     "background worker"], rows), ""]
     rows = []
     for sm in sms:

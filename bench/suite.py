@@ -723,11 +723,15 @@ class Vecdb:
                                         if ins["merged_during"] else ""))
         # 2.-4. recall with the tier full, the merge, recall after it
         out["points_full"] = sweep_now(f"{full['rows']} rows hot")
+        lsn0 = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
         t0 = time.perf_counter()
         merged = conn.execute("SELECT vecdb_merge(%s::regclass)", [idx]).fetchone()[0]
         secs = time.perf_counter() - t0
+        wal = int(conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::pg_lsn)",
+                               [lsn0]).fetchone()[0])
         after = hot_tier(conn, idx)
         out["merge"] = {"rows": merged, "seconds": secs, "rows_per_second": merged / secs if secs else None,
+                        "wal_bytes": wal, "wal_bytes_per_row": wal / merged if merged else None,
                         "hot_tier_after": after}
         log(f"streaming: vecdb_merge({idx}) merged {merged} rows in {secs:.2f} s: "
             f"{out['merge']['rows_per_second']:.0f} rows/s; hot tier {after['rows']} rows left")
