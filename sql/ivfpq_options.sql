@@ -263,6 +263,16 @@ SELECT count(*) AS queries, count(*) FILTER (WHERE ivfpq_is_exact('ivfpq_empty',
 	AS exact FROM generate_series(1, 20) j;
 RESET vecdb.ivfpq_probes;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('ivfpq_empty_l2');
+-- those rows are hot, searched exactly; merged, they are in the untrained
+-- index's list 0, and every answer is still exact
+SELECT vecdb_merge('ivfpq_empty_l2') AS merged;
+SELECT entries, built_entries, (SELECT sum(entries) FROM vecdb_ivfpq_lists('ivfpq_empty_l2')) AS list_entries
+	FROM vecdb_ivfpq_info('ivfpq_empty_l2');
+SET vecdb.ivfpq_probes = 1;
+SELECT count(*) AS queries, count(*) FILTER (WHERE ivfpq_is_exact('ivfpq_empty', '<->', ARRAY[j % 5, j % 7, j]::vector, 10))
+	AS exact FROM generate_series(1, 20) j;
+RESET vecdb.ivfpq_probes;
+SELECT count(*) = 0 AS sound FROM vecdb_index_check('ivfpq_empty_l2');
 -- emptied again by DELETE and VACUUM
 DELETE FROM ivfpq_empty;
 VACUUM ivfpq_empty;

@@ -221,6 +221,29 @@ SELECT o.opclass, bool_and(ivfpq_knn(o.op, q.q, true, 40, 4000) = t.ids) AS same
 	WHERE t.op = o.op GROUP BY o.ord, o.opclass ORDER BY o.ord;
 SELECT o.opclass, (SELECT count(*) FROM vecdb_index_check(o.idx::regclass)) = 0 AS sound
 	FROM ivfpq_ops o ORDER BY o.ord;
+-- The 140 rows above are still in the hot tier, which is searched exactly:
+-- merged, they are in the lists, ranked by their PQ codes, and the same
+-- holds
+SELECT o.opclass, vecdb_merge(o.idx::regclass) AS merged FROM ivfpq_ops o ORDER BY o.ord;
+SELECT o.opclass, i.entries, i.built_entries, l.entries AS list_entries
+	FROM ivfpq_ops o, LATERAL vecdb_ivfpq_info(o.idx::regclass) i,
+	LATERAL (SELECT sum(entries) AS entries FROM vecdb_ivfpq_lists(o.idx::regclass)) l
+	ORDER BY o.ord;
+SELECT bool_and(ivfpq_knn('<->', q, true, 10, 100, 1) = ARRAY[10000 + qid]) AS l2,
+	bool_and(ivfpq_knn('<+>', q, true, 10, 100, 1) = ARRAY[10000 + qid]) AS l1,
+	bool_and(ivfpq_knn('<=>', q, true, 10, 100, 2) @> ARRAY[10000 + qid, 20000 + qid]) AS cosine
+	FROM ivfpq_queries;
+SELECT bool_and(ivfpq_knn('<#>', q, true, 40, 4000, 1) = ARRAY[20000 + qid]) AS ip
+	FROM ivfpq_queries;
+SELECT count(*) AS rows, bool_and(ivfpq_knn('<->', v, true, 10, 100, 1) = ARRAY[id]) AS self_l2,
+	bool_and(ivfpq_knn('<=>', v, true, 10, 100, 1) = ARRAY[id]) AS self_cosine,
+	bool_and(ivfpq_knn('<+>', v, true, 10, 100, 1) = ARRAY[id]) AS self_l1
+	FROM ivfpq_items WHERE id > 3000 AND id < 20000;
+SELECT o.opclass, bool_and(ivfpq_knn(o.op, q.q, true, 40, 4000) = t.ids) AS same_as_exact
+	FROM ivfpq_ops o, ivfpq_queries q JOIN ivfpq_truth t ON t.qid = q.qid
+	WHERE t.op = o.op GROUP BY o.ord, o.opclass ORDER BY o.ord;
+SELECT o.opclass, (SELECT count(*) FROM vecdb_index_check(o.idx::regclass)) = 0 AS sound
+	FROM ivfpq_ops o ORDER BY o.ord;
 
 -- (c) DELETE a third of the rows, among them every inserted neighbour; after
 -- VACUUM the lists hold exactly the remaining rows, deleted rows are never

@@ -7,6 +7,7 @@
 #include "tier/tier.h"
 #include "hnsw/hnsw.h"
 #include "ivfpq/ivfpq.h"
+#include "worker/worker.h"
 
 extern "C" {
 #include "utils/guc.h"
@@ -32,6 +33,7 @@ _PG_init(void)
 	vecdb::index::register_am({"ivfpq", vecdb::ivfpq::build, vecdb::ivfpq::check_index,
 							   vecdb::ivfpq::merge, vecdb::ivfpq::hot_rows,
 							   vecdb::ivfpq::tier_shape});
+	vecdb::worker::register_launcher();
 	/* every vecdb.* name is one of ours: a typo is an error, not a
 	 * placeholder */
 	MarkGUCPrefixReserved("vecdb");

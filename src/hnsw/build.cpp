@@ -103,6 +103,8 @@ write_meta(Relation index, const Shape &s, ForkNumber fork)
 	meta->entry_offno = InvalidOffsetNumber;
 	meta->insert_blkno = InvalidBlockNumber;
 	tier::init_meta(&meta->tier);
+	meta->merging_blkno = InvalidBlockNumber;
+	meta->merging_offno = InvalidOffsetNumber;
 	((PageHeader) page)->pd_lower = static_cast<LocationIndex>(reinterpret_cast<char *>(meta + 1) -
 															   reinterpret_cast<char *>(page));
 	GenericXLogFinish(state);

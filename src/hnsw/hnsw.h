@@ -83,6 +83,11 @@ struct MetaPage
 	OffsetNumber entry_offno;
 	BlockNumber insert_blkno; /* last page, where new elements go */
 	tier::TierMeta tier;      /* the hot tier (src/tier) */
+	/* The element a merge placed and may not have linked yet: its write
+	 * marked its hot row merged, so until it is linked scans read it as a
+	 * hot row, and the next merge links it (merge.cpp). */
+	BlockNumber merging_blkno; /* InvalidBlockNumber: none */
+	OffsetNumber merging_offno;
 };
 
 /* Pinned: the old-format and corruption tests patch these fields. */
@@ -175,6 +180,7 @@ struct Entry
 	int level; /* -1: empty graph */
 	uint64 ref;
 	BlockNumber insert_blkno;
+	uint64 merging; /* MetaPage::merging_blkno/offno; 0: none */
 };
 
 /* utils.cpp */
@@ -270,6 +276,12 @@ tier_of(Relation index, const Shape &s)
  * the hot tier, which passes the mark its write must carry). */
 void insert_vector(Relation index, const Shape &s, const float *vector, ItemPointer heaptid,
 				   tier::MergeMark *mark = nullptr);
+/* Record ref (0: none) as the element a merge is linking. */
+void set_merging(Relation index, uint64 ref);
+/* Link the element a merge left unlinked (a crash cut it short), if any;
+ * under the tier's merge lock. */
+void link_merging(Relation index, const Shape &s);
+
 /* The access method's merge entry point (index/registry.h). */
 int64 merge(Relation index, int64 max_rows, bool only_if_free);
 int64 merge(Relation index, const tier::MergeGoal &goal);

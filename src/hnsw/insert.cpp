@@ -206,7 +206,34 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 		for (std::size_t i = 0; i < chosen.size(); i++)
 			ItemPointerSet(&links[i], ref_block(chosen[i].ref), ref_offset(chosen[i].ref));
 	}
+	/* A merge's element is not reachable until connect() links it, but its
+	 * hot row is marked merged in this record: the meta page says which
+	 * element it is, in the same record, so that a crash before the links
+	 * leaves it found by scans and linked by the next merge. */
+	Buffer metabuf = InvalidBuffer;
+	if (mark != nullptr)
+	{
+		metabuf = ReadBuffer(index, meta_blkno);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		Page metapage = BufferGetPage(metabuf);
+		if (!page_is_sound(metapage, page_meta) ||
+			reinterpret_cast<PageHeader>(metapage)->pd_lower <
+				SizeOfPageHeaderData + sizeof(MetaPage))
+		{
+			GenericXLogAbort(state);
+			UnlockReleaseBuffer(metabuf);
+			ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
+							errmsg("index \"%s\" has a corrupted meta page",
+								   RelationGetRelationName(index)),
+							errhint("REINDEX the index.")));
+		}
+		MetaPage *meta = meta_of(GenericXLogRegisterBuffer(state, metabuf, 0));
+		meta->merging_blkno = BufferGetBlockNumber(buf);
+		meta->merging_offno = placed;
+	}
 	tier::finish_write(state, mark);
+	if (BufferIsValid(metabuf))
+		UnlockReleaseBuffer(metabuf);
 	return ref_of(BufferGetBlockNumber(buf), placed);
 }
 
@@ -298,7 +325,8 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, I
 		if (linking)
 			core::hnsw::select_neighbours(g, ins.found, s.m, g.distance_fn(), s.dims, ins.slots,
 										  ins.kept, ins.chosen[l]);
-		if (l == 0 && !ins.found.empty() && maybe_identical(ins, ins.found[0], v))
+		if (l == 0 && heaptid != nullptr && !ins.found.empty() &&
+			maybe_identical(ins, ins.found[0], v))
 		{
 			g.release();
 			if (join_duplicate(g.index(), s, ins.found[0].ref, v, heaptid, mark))
@@ -325,24 +353,58 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, I
 
 } // namespace
 
+namespace {
+
+/* The update lock for an element of level: exclusive if it becomes the
+ * entry point, so that no other insert moves that meanwhile. */
+LOCKMODE
+lock_for_level(Relation index, int level, Entry *entry)
+{
+	LOCKMODE mode = ShareLock;
+	LockPage(index, update_lock, mode);
+	*entry = read_entry(index);
+	if (level > entry->level)
+	{
+		UnlockPage(index, update_lock, mode);
+		mode = ExclusiveLock;
+		LockPage(index, update_lock, mode);
+		*entry = read_entry(index);
+	}
+	return mode;
+}
+
+/* Link the element at ref to the neighbours chosen for it, and make it the
+ * entry point if it is the highest. */
+void
+link_element(Inserting &ins, Relation index, const Entry &entry, int level, uint64 ref)
+{
+	pg::guarded([&] {
+		bool linked = false;
+		for (int l = Min(level, entry.level); l >= 0; l--)
+			for (const auto &c : ins.chosen[l])
+				linked |= connect(ins, c.ref, ref, l) && l == 0;
+		/* Every neighbour pruned it away: make its nearest keep it, or
+		 * no search could reach it. */
+		if (!linked && entry.level >= 0 && !ins.chosen[0].empty())
+			connect(ins, ins.chosen[0][0].ref, ref, 0, true);
+	});
+	/* No pin may outlive the call, whatever path connect() took. */
+	ins.graph.release();
+	if (level > entry.level)
+		update_meta(index, static_cast<int16>(level), ref_block(ref), ref_offset(ref),
+					InvalidBlockNumber);
+}
+
+} // namespace
+
 void
 insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heaptid,
 			  tier::MergeMark *mark)
 {
 	int level = core::hnsw::random_level(1.0 - pg_prng_double(&pg_global_prng_state), s.m,
 										 max_level_for(s));
-	LOCKMODE mode = ShareLock;
-	LockPage(index, update_lock, mode);
-	Entry entry = read_entry(index);
-	if (level > entry.level)
-	{
-		/* This element becomes the entry point: no other insert may move it
-		 * meanwhile. */
-		UnlockPage(index, update_lock, mode);
-		mode = ExclusiveLock;
-		LockPage(index, update_lock, mode);
-		entry = read_entry(index);
-	}
+	Entry entry;
+	LOCKMODE mode = lock_for_level(index, level, &entry);
 
 	Inserting *ins = pg::make_owned<Inserting>(index, s);
 	bool duplicate = false;
@@ -353,23 +415,56 @@ insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heapti
 	if (!duplicate)
 	{
 		uint64 ref = place(index, s, entry, Min(level, max_level_for(s)), v, heaptid, *ins, mark);
-		pg::guarded([&] {
-			bool linked = false;
-			for (int l = Min(level, entry.level); l >= 0; l--)
-				for (const auto &c : ins->chosen[l])
-					linked |= connect(*ins, c.ref, ref, l) && l == 0;
-			/* Every neighbour pruned it away: make its nearest keep it, or
-			 * no search could reach it. */
-			if (!linked && entry.level >= 0 && !ins->chosen[0].empty())
-				connect(*ins, ins->chosen[0][0].ref, ref, 0, true);
-		});
-		/* No pin may outlive the call, whatever path connect() took. */
-		ins->graph.release();
-		if (level > entry.level)
-			update_meta(index, static_cast<int16>(level), ref_block(ref), ref_offset(ref),
-						InvalidBlockNumber);
+		link_element(*ins, index, entry, level, ref);
+		if (mark != nullptr)
+			set_merging(index, 0);
 	}
 	UnlockPage(index, update_lock, mode);
+}
+
+void
+link_merging(Relation index, const Shape &s)
+{
+	uint64 ref = read_entry(index).merging;
+	if (ref == 0)
+		return;
+	/* its vector and level, if it is still a live element */
+	auto *v = static_cast<float *>(palloc(sizeof(float) * s.dims));
+	int level = -1;
+	if (ref_block(ref) != meta_blkno && ref_block(ref) < RelationGetNumberOfBlocks(index))
+	{
+		Buffer buf = ReadBuffer(index, ref_block(ref));
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(ref), s);
+		if (e != nullptr && !(e->flags & (element_deleted | element_free)))
+		{
+			level = e->level;
+			memcpy(v, e->vector, sizeof(float) * s.dims);
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	if (level >= 0)
+	{
+		Entry entry;
+		LOCKMODE mode = lock_for_level(index, level, &entry);
+		/* in an empty graph it only needs to become the entry point */
+		if (entry.level < 0 || entry.ref != ref)
+		{
+			Inserting *ins = pg::make_owned<Inserting>(index, s);
+			/* no heap TID: the search must not join it to itself */
+			if (entry.level >= 0)
+				pg::guarded([&] {
+					find_neighbours(*ins, entry, level, v, nullptr, nullptr);
+					for (auto &chosen : ins->chosen)
+						chosen.erase(std::remove_if(chosen.begin(), chosen.end(),
+													[&](const auto &c) { return c.ref == ref; }),
+									 chosen.end());
+				});
+			link_element(*ins, index, entry, level, ref);
+		}
+		UnlockPage(index, update_lock, mode);
+	}
+	set_merging(index, 0);
 }
 
 bool

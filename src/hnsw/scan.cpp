@@ -21,6 +21,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace vecdb::hnsw {
@@ -174,6 +175,48 @@ next_cold(ScanState &st, ItemPointerData *tid, float *distance)
 	return false;
 }
 
+/*
+ * The element a merge placed but may not have linked (merge.cpp): its rows
+ * count as hot, read after the tier, before the graph, so that whichever
+ * state the merge is in, one of the three passes finds them.
+ */
+void
+read_merging(ScanState &st, uint64 ref)
+{
+	const Shape &s = st.graph.shape();
+	Relation index = st.graph.index();
+	if (ref_block(ref) == meta_blkno || ref_block(ref) >= RelationGetNumberOfBlocks(index))
+		return;
+	Buffer buf = ReadBuffer(index, ref_block(ref));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(ref), s);
+	int n = 0;
+	tier::HotRow rows[heaptids_per_element];
+	if (e != nullptr && !(e->flags & (element_deleted | element_free)))
+	{
+		float distance = st.graph.distance_fn()(st.query.data(), e->vector, s.dims);
+		for (int i = 0; i < e->heaptid_count; i++)
+			if (ItemPointerIsValid(&e->heaptids[i]) &&
+				ItemPointerGetBlockNumberNoCheck(&e->heaptids[i]) != InvalidBlockNumber)
+				rows[n++] = {distance, e->heaptids[i]};
+	}
+	UnlockReleaseBuffer(buf);
+	if (n == 0)
+		return;
+	MemoryContext old = MemoryContextSwitchTo(st.context);
+	Size size = sizeof(tier::HotRow) * (st.hot_count + n);
+	st.hot = static_cast<tier::HotRow *>(st.hot == nullptr ? palloc(size) : repalloc(st.hot, size));
+	MemoryContextSwitchTo(old);
+	pg::guarded([&] {
+		for (int i = 0; i < n; i++)
+			if (st.hot_tids.visit(heaptid_key(rows[i].tid)))
+				st.hot[st.hot_count++] = rows[i];
+		std::sort(st.hot, st.hot + st.hot_count, [](const tier::HotRow &a, const tier::HotRow &b) {
+			return a.distance < b.distance || (!std::isnan(a.distance) && std::isnan(b.distance));
+		});
+	});
+}
+
 void
 start(IndexScanDesc scan, ScanState &st)
 {
@@ -181,6 +224,8 @@ start(IndexScanDesc scan, ScanState &st)
 	set_query(scan, st);
 	read_hot(st);
 	Entry entry = read_entry(scan->indexRelation);
+	if (entry.merging != 0)
+		read_merging(st, entry.merging);
 	if (entry.level < 0)
 		st.exhausted = true;
 	else

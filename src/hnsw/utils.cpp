@@ -388,13 +388,39 @@ new_shape(Relation index)
 
 namespace vecdb::hnsw {
 
+void
+set_merging(Relation index, uint64 ref)
+{
+	Buffer buf = ReadBuffer(index, meta_blkno);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	PageHeader h = reinterpret_cast<PageHeader>(BufferGetPage(buf));
+	if (!page_is_sound(BufferGetPage(buf), page_meta) ||
+		h->pd_lower < SizeOfPageHeaderData + sizeof(MetaPage))
+	{
+		UnlockReleaseBuffer(buf);
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index)),
+				 errhint("REINDEX the index.")));
+	}
+	GenericXLogState *state = GenericXLogStart(index);
+	MetaPage *meta = meta_of(GenericXLogRegisterBuffer(state, buf, 0));
+	meta->merging_blkno = ref == 0 ? InvalidBlockNumber : ref_block(ref);
+	meta->merging_offno = ref == 0 ? InvalidOffsetNumber : ref_offset(ref);
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buf);
+}
+
 Entry
 read_entry(Relation index)
 {
 	Buffer buf = ReadBuffer(index, meta_blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	MetaPage *meta = meta_of(BufferGetPage(buf));
-	Entry e{meta->entry_level, ref_of(meta->entry_blkno, meta->entry_offno), meta->insert_blkno};
+	Entry e{meta->entry_level, ref_of(meta->entry_blkno, meta->entry_offno), meta->insert_blkno,
+			meta->merging_blkno == InvalidBlockNumber
+				? 0
+				: ref_of(meta->merging_blkno, meta->merging_offno)};
 	UnlockReleaseBuffer(buf);
 	if (e.level > max_level || e.level < -1)
 		ereport(ERROR,

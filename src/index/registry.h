@@ -39,7 +39,9 @@ struct VectorAm
 	 * index runs, unless only_if_free: then returns -1 at once.
 	 */
 	int64 (*merge)(Relation index, int64 max_rows, bool only_if_free);
-	/* Rows in the index's hot tier now, from its meta page. */
+	/* The items on the index's hot pages, from its meta page: the hot rows,
+	 * and merged or dead ones on pages not retired yet (at most a page's
+	 * worth): cheap, and an upper bound for thresholds. */
 	int64 (*hot_rows)(Relation index);
 	/* Where the index keeps its hot tier; reads the meta page. */
 	TierShape (*tier_shape)(Relation index);

@@ -80,12 +80,13 @@ seal(const Tier &t)
 	return sealed;
 }
 
-/* Hand the hot items of the sealed page blkno to the cold insert; returns
- * how many. The items are copied out first: the cold insert locks pages of
- * its own, and then this one, inside its record. */
+/* Hand the hot items of the sealed head page of m to the cold insert;
+ * returns how many. The items are copied out first: the cold insert locks
+ * pages of its own, and then this one, inside its record. */
 int64
-merge_page(const Tier &t, BlockNumber blkno, ColdInsert insert, void *arg)
+merge_page(const Tier &t, const TierMeta &m, ColdInsert insert, void *arg)
 {
+	BlockNumber blkno = m.head;
 	Buffer buf = ReadBuffer(t.index, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	Page page = BufferGetPage(buf);
@@ -93,6 +94,14 @@ merge_page(const Tier &t, BlockNumber blkno, ColdInsert insert, void *arg)
 	{
 		UnlockReleaseBuffer(buf);
 		damaged(t, blkno, "a chain page is not a hot tier page");
+	}
+	/* under the merge lock no page is renumbered: another number is a
+	 * link to the wrong page, and merging on from it would leave the
+	 * pages skipped out of the chain, their rows lost */
+	if (tier_page(page)->seq != m.head_seq)
+	{
+		UnlockReleaseBuffer(buf);
+		damaged(t, blkno, "a chain page has a number the chain does not expect");
 	}
 	int count = item_count(page, t);
 	Size bytes = count * item_size(t.dims);
@@ -132,6 +141,14 @@ retire(const Tier &t, BlockNumber blkno)
 	Buffer buf = ReadBuffer(t.index, blkno);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	Page page = BufferGetPage(buf);
+	/* the head is not the tail: a page without a successor would leave
+	 * the tail, and the rows appended to it, out of the chain */
+	if (index::page_opaque(page)->next == InvalidBlockNumber)
+	{
+		UnlockReleaseBuffer(buf);
+		UnlockReleaseBuffer(metabuf);
+		damaged(t, blkno, "the chain does not reach its tail");
+	}
 	int count = page_is_sound(page, t) ? item_count(page, t) : -1;
 	int merged = 0;
 	for (int i = 0; i < count; i++)
@@ -201,6 +218,8 @@ merge(const Tier &t, const MergeGoal &goal, ColdInsert insert, void *arg)
 	{
 		CHECK_FOR_INTERRUPTS();
 		TierMeta m = read_meta(t);
+		if ((m.head == InvalidBlockNumber) != (m.tail == InvalidBlockNumber))
+			damaged(t, meta_blkno, "the tier has a head or a tail, not both");
 		if (m.head == InvalidBlockNumber || (goal.stop_at_rows >= 0 && m.rows <= goal.stop_at_rows))
 			break;
 		if (m.head == m.tail)
@@ -213,7 +232,7 @@ merge(const Tier &t, const MergeGoal &goal, ColdInsert insert, void *arg)
 		 * sealed by it: a longer walk is a loop */
 		if (!block_in_range(t, m.head) || pages > nblocks + 1)
 			damaged(t, m.head, "the chain leaves the index or loops");
-		merged += merge_page(t, m.head, insert, arg);
+		merged += merge_page(t, m, insert, arg);
 		retire(t, m.head);
 	}
 	UnlockPage(t.index, merge_lock, ExclusiveLock);

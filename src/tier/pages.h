@@ -73,44 +73,90 @@ block_in_range(const Tier &t, BlockNumber blkno)
 		   blkno < RelationGetNumberOfBlocks(t.index);
 }
 
+/* What a reader's pass over the chain came to. */
+enum class Pass
+{
+	done,
+	reused, /* a page was renumbered under it: read the meta page, go again */
+};
+
+/* A chain page blkno had a number other than the pass expected: Pass::reused
+ * if a page has been (re)numbered since the pass read m, else ERROR. */
+Pass renumbered(const Tier &t, const TierMeta &m, BlockNumber blkno);
+/* A retired page with number seq stood in the chain of a pass: ERROR unless
+ * the head has moved past it since. */
+void check_retired_behind_head(const Tier &t, BlockNumber blkno, uint64 seq);
+
 /*
- * A reader's pass over the chain (tier.h says why it needs no lock against
- * merges): from the meta page's head, each page under its share lock in
- * turn, on_page(page) for each that is not retired. When a page turns out
- * reused under the pass, it starts again: reset(meta) first each time.
- * ERROR on a damaged chain, or when merges keep reusing pages under it.
+ * One reader's pass (a scan's, stats') along the chain of m, the meta page
+ * as read just before: visit(page) on each hot page, under its share lock.
+ * Page numbers are what tell damage from a concurrent merge (tier.h): along
+ * the chain they run head_seq, head_seq + 1, ..., and only an append
+ * numbers a page, always with next_seq. So, besides a link out of the index
+ * or into a page that is no tier page, it is damage
+ *  - that a page has another number, if no page was numbered since m;
+ *  - that a page is retired, if the head has not moved past it;
+ *  - that the chain ends without passing m's tail: appends only add pages
+ *    after it, and it leaves the chain only when renumbered;
+ *  - that the meta page has a head without a tail, or a tail without one.
+ * An append to such a chain would be lost to every scan.
  */
-template <typename Reset, typename OnPage>
+template <typename Visit>
+Pass
+walk_chain(const Tier &t, const TierMeta &m, Visit &&visit)
+{
+	if ((m.head == InvalidBlockNumber) != (m.tail == InvalidBlockNumber))
+		damaged(t, meta_blkno, "the tier has a head or a tail, not both");
+	BlockNumber nblocks = RelationGetNumberOfBlocks(t.index);
+	BlockNumber blkno = m.head;
+	bool passed_tail = false;
+	for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber; seq++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
+			damaged(t, blkno, "the chain leaves the index or loops");
+		Buffer buf = ReadBuffer(t.index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		Page page = BufferGetPage(buf);
+		if (!page_is_sound(page, t))
+		{
+			UnlockReleaseBuffer(buf);
+			damaged(t, blkno, "a chain page is not a tier page");
+		}
+		if (tier_page(page)->seq != seq)
+		{
+			UnlockReleaseBuffer(buf);
+			return renumbered(t, m, blkno);
+		}
+		bool retired = is_retired(page);
+		if (!retired)
+			visit(page);
+		passed_tail = passed_tail || blkno == m.tail;
+		BlockNumber next = index::page_opaque(page)->next;
+		UnlockReleaseBuffer(buf);
+		if (retired)
+			check_retired_behind_head(t, blkno, seq);
+		blkno = next;
+	}
+	if (m.tail != InvalidBlockNumber && !passed_tail)
+		damaged(t, m.tail, "the chain does not reach its tail");
+	return Pass::done;
+}
+
+/*
+ * A reader's whole read of the chain: walk_chain from the meta page as it
+ * is now, reset(meta) before each pass, again when a page was reused under
+ * it; ERROR when merges keep reusing pages under every pass.
+ */
+template <typename Reset, typename Visit>
 void
-read_chain(const Tier &t, Reset &&reset, OnPage &&on_page)
+read_chain(const Tier &t, Reset &&reset, Visit &&visit)
 {
 	for (int pass = 0;; pass++)
 	{
 		TierMeta m = read_meta(t);
 		reset(m);
-		BlockNumber nblocks = RelationGetNumberOfBlocks(t.index);
-		BlockNumber blkno = m.head;
-		bool reused = false;
-		for (uint64 seq = m.head_seq; blkno != InvalidBlockNumber && !reused; seq++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			if (!block_in_range(t, blkno) || seq - m.head_seq > nblocks)
-				damaged(t, blkno, "the chain leaves the index or loops");
-			Buffer buf = ReadBuffer(t.index, blkno);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			Page page = BufferGetPage(buf);
-			if (!page_is_sound(page, t))
-			{
-				UnlockReleaseBuffer(buf);
-				damaged(t, blkno, "a chain page is not a tier page");
-			}
-			reused = tier_page(page)->seq != seq;
-			if (!reused && !is_retired(page))
-				on_page(page);
-			blkno = index::page_opaque(page)->next;
-			UnlockReleaseBuffer(buf);
-		}
-		if (!reused)
+		if (walk_chain(t, m, visit) == Pass::done)
 			return;
 		if (pass >= max_restarts)
 			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),

@@ -111,12 +111,17 @@ namespace {
  * is a retired page, else a new one. *free_next is what the stack's top
  * becomes: a damaged stack is dropped (its pages are lost to the tier until
  * REINDEX, which beats reusing a page whose state is unknown).
+ *
+ * The caller holds the meta page and the tail locked: a stack whose top
+ * names either (damage: neither is ever retired) is not read, for locking
+ * a buffer this backend holds already waits forever, deaf to cancels.
  */
 Buffer
 take_page(const Tier &t, const TierMeta &m, BlockNumber *free_next)
 {
 	*free_next = InvalidBlockNumber;
-	if (m.free_head != InvalidBlockNumber && block_in_range(t, m.free_head))
+	if (m.free_head != InvalidBlockNumber && block_in_range(t, m.free_head) &&
+		m.free_head != m.tail)
 	{
 		Buffer buf = ReadBuffer(t.index, m.free_head);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -188,9 +193,18 @@ add_tail_page(const Tier &t, Buffer metabuf, Buffer tailbuf, ItemPointer tid, co
 Buffer
 lock_tail(const Tier &t, Buffer metabuf)
 {
-	BlockNumber tail = meta_in(BufferGetPage(metabuf), t)->tail;
+	const TierMeta *m = meta_in(BufferGetPage(metabuf), t);
+	BlockNumber tail = m->tail;
 	if (tail == InvalidBlockNumber)
+	{
+		/* an append would start a new chain, and drop the one there is */
+		if (m->head != InvalidBlockNumber)
+		{
+			UnlockReleaseBuffer(metabuf);
+			damaged(t, meta_blkno, "the tier has a head or a tail, not both");
+		}
 		return InvalidBuffer;
+	}
 	if (!block_in_range(t, tail))
 	{
 		UnlockReleaseBuffer(metabuf);
@@ -205,6 +219,14 @@ lock_tail(const Tier &t, Buffer metabuf)
 		UnlockReleaseBuffer(buf);
 		UnlockReleaseBuffer(metabuf);
 		damaged(t, tail, "the tail is not a hot tier page");
+	}
+	/* the newest page: a new one numbered otherwise would break the
+	 * chain's numbers, and every scan would refuse it */
+	if (tier_page(page)->seq + 1 != m->next_seq)
+	{
+		UnlockReleaseBuffer(buf);
+		UnlockReleaseBuffer(metabuf);
+		damaged(t, tail, "the tail's number is not the one before the meta page's next");
 	}
 	return buf;
 }
@@ -246,6 +268,21 @@ append(const Tier &t, ItemPointer tid, const float *vector)
 		UnlockReleaseBuffer(tailbuf);
 	UnlockReleaseBuffer(metabuf);
 	return rows;
+}
+
+Pass
+renumbered(const Tier &t, const TierMeta &m, BlockNumber blkno)
+{
+	if (read_meta(t).next_seq == m.next_seq)
+		damaged(t, blkno, "a chain page has a number the chain does not expect");
+	return Pass::reused;
+}
+
+void
+check_retired_behind_head(const Tier &t, BlockNumber blkno, uint64 seq)
+{
+	if (read_meta(t).head_seq <= seq)
+		damaged(t, blkno, "a page inside the chain is retired");
 }
 
 Stats

@@ -232,7 +232,7 @@ int64 bulk_delete(const Tier &t, IndexBulkDeleteCallback callback, void *callbac
 /* Hold off merges of the index (its merge lock), for a checker that reads
  * the cold structure and the tier as one; released at the end of the
  * transaction if not before. */
-void lock_merges(const Tier &t);
+bool lock_merges(const Tier &t, bool only_if_free = false); /* false: busy */
 void unlock_merges(const Tier &t);
 
 /*

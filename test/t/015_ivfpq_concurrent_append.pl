@@ -10,15 +10,19 @@
 # with lists = 1 and m = 512 (522-byte entries: 15 a page, so its tail
 # gets a new page every 15 rows and the race comes often). Both keep
 # streaming off: this is the synchronous append (a merge of the hot tier
-# appends the same way, test/t/033). pgbench runs 16
+# appends the same way, test/t/033). A third, idx_hot, is idx_wide with
+# streaming on: its inserts append to the hot tier's tail page (2056-byte
+# entries: 3 a page, so a new tail page every 3 rows), the same race on the
+# tier's chain. pgbench runs 16
 # clients, a fixed number of inserts each. Then:
 #
 #   - pgbench exits 0, with no failed transaction and nothing on stderr;
 #   - the table holds exactly the rows seeded plus those inserted;
-#   - vecdb_index_check finds no problem in either index, and each has one
-#     entry a row (vecdb_ivfpq_info);
-#   - every row is returned through each index (a NULL query returns every
-#     entry).
+#   - vecdb_index_check finds no problem in any index; idx_untrained and
+#     idx_wide have one list entry a row (vecdb_ivfpq_lists), idx_hot one
+#     hot row a row inserted after its build (vecdb_hot_tier);
+#   - every row is returned once through each index (a NULL query returns
+#     every entry).
 use strict;
 use warnings;
 
@@ -51,6 +55,8 @@ $node->safe_psql('postgres', "SELECT setseed(0.015); INSERT INTO t (v) SELECT "
 	  . " FROM generate_series(1, $seeded) i");
 $node->safe_psql('postgres',
 	"CREATE INDEX idx_wide ON t USING ivfpq (v vector_l2_ops) WITH (lists = 1, m = $dims, streaming = off)");
+$node->safe_psql('postgres',
+	"CREATE INDEX idx_hot ON t USING ivfpq (v vector_l2_ops) WITH (lists = 1, m = $dims)");
 is( $node->safe_psql('postgres',
 		q{SELECT string_agg(format('%s %s %s', c.relname, i.lists, coalesce(i.m, 0)), ', ' ORDER BY c.relname)
 		  FROM pg_class c, vecdb_ivfpq_info(c.oid) i WHERE c.relname IN ('idx_untrained', 'idx_wide')}),
@@ -80,28 +86,32 @@ like($out, qr/^number of transactions actually processed: \Q${\($clients * $per_
 my $rows = $seeded + $clients * $per_client;
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t'), $rows, "the table holds the $rows rows");
 
-for my $idx (qw(idx_untrained idx_wide))
+for my $idx (qw(idx_untrained idx_wide idx_hot))
 {
 	is($node->safe_psql('postgres', "SELECT count(*) FROM vecdb_index_check('$idx')"),
 		'0', "$idx: vecdb_index_check finds no problem")
 	  or diag $node->safe_psql('postgres',
 		"SELECT blkno, offnum, problem FROM vecdb_index_check('$idx') LIMIT 20");
+	next if $idx eq 'idx_hot';
 	my ($entries, $pages) = split /\|/, $node->safe_psql('postgres',
 		"SELECT entries, pages FROM vecdb_ivfpq_lists('$idx')");
 	is($entries, $rows, "$idx: one entry a row");
 	note "$idx: $pages list pages";
 }
+my ($hot, $hot_pages) = split /\|/, $node->safe_psql('postgres', "SELECT rows, pages FROM vecdb_hot_tier('idx_hot')");
+is($hot, $clients * $per_client, 'idx_hot: one hot row a row inserted');
+cmp_ok($hot_pages, '>=', int($clients * $per_client / 3), 'idx_hot: its tier grew page by page (3 rows a page)');
 cmp_ok((split /\|/, $node->safe_psql('postgres', q{SELECT pages FROM vecdb_ivfpq_lists('idx_wide')}))[0],
 	'>=', int($rows / 15), 'idx_wide: its list grew page by page (15 entries a page)');
 
 # each index returns every row to a NULL query (only one index is usable
-# at a time: the other one is dropped in a transaction rolled back)
-for my $pair ([ 'idx_untrained', 'idx_wide' ], [ 'idx_wide', 'idx_untrained' ])
+# at a time: the others are dropped in a transaction rolled back)
+for my $idx (qw(idx_untrained idx_wide idx_hot))
 {
-	my ($idx, $other) = @$pair;
+	my $others = join(', ', grep { $_ ne $idx } qw(idx_untrained idx_wide idx_hot));
 	my $res = $node->safe_psql('postgres', qq{
 		BEGIN;
-		DROP INDEX $other;
+		DROP INDEX $others;
 		SET LOCAL enable_seqscan = off;
 		SELECT count(*), count(DISTINCT id) FROM
 			(SELECT id FROM t ORDER BY v <-> (SELECT NULL::vector) LIMIT 100000) s;
