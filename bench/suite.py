@@ -861,6 +861,12 @@ class Worker:
     PAUSED = "2147483647"
 
     def __init__(self, conn, own_cluster: bool, naptime=None):
+        # the worker's settings exist once the library is loaded: a session
+        # on a server whose extension already existed has not loaded it yet
+        try:
+            conn.execute("SELECT '[1]'::vector")
+        except Exception:  # noqa: BLE001 (no vector type in the search path: then the settings say)
+            pass
         self.present = conn.execute("SELECT current_setting('vecdb.merge_naptime', true)").fetchone()[0] is not None
         libs = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
         self.preloaded = "vecdb" in [x.strip().strip('"') for x in libs.split(",")]
@@ -874,7 +880,7 @@ class Worker:
             return False, ("this vecdb has no background merge worker (vecdb.merge_naptime is not defined: the "
                            "worker, branch h/worker, is not on main yet)")
         if not self.preloaded:
-            return False, "vecdb is not in shared_preload_libraries (--no-preload): no worker runs"
+            return False, "vecdb is not in the server's shared_preload_libraries (--no-preload): no worker runs"
         if not self.steerable:
             return False, "--server: the benchmark does not change an existing server's worker settings"
         return True, ""
