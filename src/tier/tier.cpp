@@ -285,14 +285,18 @@ check_retired_behind_head(const Tier &t, BlockNumber blkno, uint64 seq)
 		damaged(t, blkno, "a page inside the chain is retired");
 }
 
+namespace {
+
+/* One count along the chain; the head's number when it began. */
 Stats
-stats(const Tier &t)
+count_rows(const Tier &t, uint64 *head_seq)
 {
 	Stats s{};
 	read_chain(
 		t,
 		[&](const TierMeta &m) {
 			s = Stats{0, 0, m.merged, m.last_merge};
+			*head_seq = m.head_seq;
 		},
 		[&](Page page) {
 			s.pages++;
@@ -300,6 +304,32 @@ stats(const Tier &t)
 				if (!(item_at(page, t, i)->flags & (item_merged | item_dead)))
 					s.rows++;
 		});
+	return s;
+}
+
+} // namespace
+
+/*
+ * A page the count has passed may be retired and taken again as a new tail
+ * before the count reaches the tail, and then counted again with its new
+ * rows: the rows it held were counted twice, once hot and once as the
+ * lists' or the graph's (a scan drops such copies; a count cannot). That
+ * takes a retirement during the count, which moves the head: count again
+ * then, and under the merge lock if merges keep retiring pages meanwhile.
+ */
+Stats
+stats(const Tier &t)
+{
+	uint64 head_seq;
+	for (int pass = 0; pass < 10; pass++)
+	{
+		Stats s = count_rows(t, &head_seq);
+		if (read_meta(t).head_seq == head_seq)
+			return s;
+	}
+	lock_merges(t);
+	Stats s = count_rows(t, &head_seq);
+	unlock_merges(t);
 	return s;
 }
 
