@@ -141,6 +141,7 @@ def analyze_dataset(ds) -> None:
                 q, kind = qps_at(ref["points"], p["recall"])
                 p["ratios"][name] = {"ref_qps": q, "kind": kind, "ratio": p["qps"] / q if q else None}
     ds["ivfpq"] = ivfpq_summary(ds)
+    ds["streaming"] = streaming_summary(ds)
     ds["targets"] = targets(ds)
 
 
@@ -244,13 +245,145 @@ def targets(ds) -> list:
         if am == "ivfpq":
             out += _ivfpq_targets(ivfpq.get(run["index_sql"]) or {})
         ins = run.get("insert")
-        if ins and plain:
+        # the no-index rate measured block by block beside this index's
+        # (items_plain), else the data set's, measured after the index runs
+        ref = (run.get("insert_plain") or {}).get("rows_per_second") or plain
+        if ins and ref:
             streaming = am in ("hnsw", "ivfpq")
-            ratio = ins["rows_per_second"] / plain
-            out.append({"what": f"single-row INSERT rate with the {am} index / without", "value": ratio,
+            ratio = ins["rows_per_second"] / ref
+            path = f" ({ins['path']})" if ins.get("path") else ""
+            out.append({"what": f"single-row INSERT rate with the {am} index{path} / without", "value": ratio,
                         "target": ">= 0.8" if streaming else "(for information: not a vecdb index)",
                         "status": _status(ratio >= 0.8) if streaming else "",
-                        "note": f"{ins['rows_per_second']:.0f} vs {plain:.0f} rows/s"})
+                        "note": f"{ins['rows_per_second']:.0f} vs {ref:.0f} rows/s, {ins['rows']} rows"
+                                + (" interleaved with the table without an index" if run.get("insert_plain") else "")
+                                + _merge_note(ins)})
+        sync = run.get("insert_sync")
+        if sync and ref:
+            out.append({"what": f"single-row INSERT rate with the {am} index ({sync['path']}) / without",
+                        "value": sync["rows_per_second"] / ref, "target": "(for information: the path streaming "
+                        "replaces)", "status": "", "note": f"{sync['rows_per_second']:.0f} vs {ref:.0f} rows/s"})
+    for sm in ds.get("streaming") or streaming_summary(ds):
+        out += _streaming_targets(sm)
+    return out
+
+
+def _merge_note(ins) -> str:
+    """What an INSERT measurement on the streaming path says about merges
+    during it: none, or how many rows back-pressure (or the worker) merged."""
+    if "merged_during" not in ins:
+        return ""
+    cap = ins.get("hot_tier_max_rows")
+    if ins["merged_during"]:
+        return (f"; BACK-PRESSURE: {ins['merged_during']} rows merged during the measurement "
+                f"(vecdb.hot_tier_max_rows = {cap}, or the worker)")
+    return f"; no merge during it (vecdb.hot_tier_max_rows = {cap})"
+
+
+# ---------------------------------------------------------------------------
+# The streaming tier
+
+
+def streaming_runs(ds):
+    return ((ds.get("vecdb") or {}).get("streaming") or {}).get("runs") or []
+
+
+def _by_label(points):
+    return {p["label"]: p for p in points or []}
+
+
+def streaming_summary(ds) -> list:
+    """For each streaming run (suite.py's Vecdb.streaming_run): the INSERT
+    rates against the no-index table's measured beside them, the recall
+    with the tier full against after vecdb_merge (and after synchronous
+    inserts) at each setting, the merge's rows/s against the synchronous
+    path's, and the worker's time to merge a burst."""
+    out = []
+    for run in streaming_runs(ds):
+        ins, plain = run.get("insert") or {}, run.get("insert_plain") or {}
+        sync, plain_sync = run.get("insert_sync") or {}, run.get("insert_plain_sync") or {}
+        merge = run.get("merge") or {}
+        full, merged, synced = (_by_label(run.get(k)) for k in ("points_full", "points_merged", "points_sync"))
+        points = []
+        for label, p in full.items():
+            m, y = merged.get(label), synced.get(label)
+            points.append({"label": label, "value": p.get("value"), "settings": p.get("settings"),
+                           "recall_full": p["recall"], "qps_full": p["qps"], "hot_recall_full": p.get("hot_recall"),
+                           "hot_share": p.get("hot_share"),
+                           "recall_merged": m and m["recall"], "qps_merged": m and m["qps"],
+                           "hot_recall_merged": m and m.get("hot_recall"),
+                           "recall_sync": y and y["recall"], "qps_sync": y and y["qps"],
+                           "uses_index": p.get("uses_index") and (m or {}).get("uses_index", True)})
+        diffs = [x["recall_full"] - x["recall_merged"] for x in points if x["recall_merged"] is not None]
+
+        def rate(x):
+            return x.get("rows_per_second")
+
+        def ratio(a, b):
+            return rate(a) / rate(b) if rate(a) and rate(b) else None
+
+        sm = {"am": run.get("am"), "index": (run.get("index_names") or ["?"])[0], "index_sql": run.get("index_sql"),
+              "rows": run.get("rows"), "table_rows": run.get("table_rows"),
+              "insert_rps": rate(ins), "plain_rps": rate(plain), "insert_ratio": ratio(ins, plain),
+              "wal_per_row": {k: x.get("wal_bytes_per_row") for k, x in
+                              (("streaming", ins), ("plain", plain), ("sync", sync), ("plain_sync", plain_sync),
+                               ("merge", merge))},
+              "streamed": ins.get("streamed"), "merged_during": ins.get("merged_during"),
+              "hot_tier_max_rows": ins.get("hot_tier_max_rows"), "hot_rows_full": (run.get("hot_tier_full") or {}).get("rows"),
+              "sync_rps": rate(sync), "plain_sync_rps": rate(plain_sync), "sync_ratio": ratio(sync, plain_sync),
+              "merge_rows": merge.get("rows"), "merge_seconds": merge.get("seconds"), "merge_rps": rate(merge),
+              "hot_rows_after_merge": (merge.get("hot_tier_after") or {}).get("rows"),
+              "merge_vs_sync": ratio(merge, sync),
+              "points": points, "min_recall_gain": min(diffs) if diffs else None,
+              "worker": run.get("worker") or {"skipped": "not measured"}}
+        # the index's own work a row: a synchronous INSERT's time less the
+        # no-index table's, against the merge's time a row
+        if rate(sync) and rate(plain_sync) and rate(merge):
+            sm["sync_index_ms_per_row"] = 1000 * (1 / rate(sync) - 1 / rate(plain_sync))
+            sm["merge_ms_per_row"] = 1000 / rate(merge)
+        out.append(sm)
+    return out
+
+
+def _streaming_targets(sm) -> list:
+    out = []
+    am, n = sm["am"], sm["rows"]
+    if sm.get("insert_ratio") is not None:
+        note = (f"{sm['insert_rps']:.0f} vs {sm['plain_rps']:.0f} rows/s, interleaved with the table without an index"
+                + ("" if sm.get("streamed") else "; NOT all rows went to the hot tier")
+                + _merge_note({"merged_during": sm.get("merged_during"), "hot_tier_max_rows": sm.get("hot_tier_max_rows")}))
+        out.append({"what": f"streaming: {n} single-row INSERTs into the {am} index's filling hot tier / without",
+                    "value": sm["insert_ratio"], "target": ">= 0.8", "status": _status(sm["insert_ratio"] >= 0.8),
+                    "note": note})
+    if sm.get("min_recall_gain") is not None:
+        worst = min((p for p in sm["points"] if p["recall_merged"] is not None),
+                    key=lambda p: p["recall_full"] - p["recall_merged"])
+        out.append({"what": f"streaming: {am} recall@k with {sm['hot_rows_full']} rows hot - after vecdb_merge "
+                            "(the worst setting)",
+                    "value": sm["min_recall_gain"], "target": ">= 0 (no lower)",
+                    "status": _status(sm["min_recall_gain"] >= -1e-9),
+                    "note": f"{worst['label']}: {worst['recall_full']:.4f} vs {worst['recall_merged']:.4f}; "
+                            + ", ".join(f"{p['value'] if p['value'] is not None else p['label']}: "
+                                        f"{p['recall_full']:.4f} / {p['recall_merged']:.4f}" for p in sm["points"]
+                                        if p["recall_merged"] is not None)})
+    if sm.get("merge_vs_sync") is not None:
+        out.append({"what": f"streaming: {am} vecdb_merge rows/s / synchronous INSERT rows/s (streaming = off)",
+                    "value": sm["merge_vs_sync"], "target": "(for information)", "status": "",
+                    "note": f"{sm['merge_rps']:.0f} vs {sm['sync_rps']:.0f} rows/s; index work a row "
+                            f"{sm.get('merge_ms_per_row', 0):.3f} ms merged vs {sm.get('sync_index_ms_per_row', 0):.3f} ms "
+                            "synchronous (its INSERT less the no-index table's)"})
+    w = sm.get("worker") or {}
+    if w.get("skipped"):
+        out.append({"what": f"streaming: seconds until the worker has merged a burst of rows ({am})", "value": None,
+                    "target": "(for information)", "status": "skipped", "note": w["skipped"]})
+    elif w:
+        st = w.get("settings") or {}
+        out.append({"what": f"streaming: seconds until the worker has merged a burst of {w['rows']} rows ({am})",
+                    "value": w.get("seconds_to_empty"), "target": "(for information)",
+                    "status": "timed out" if w.get("timed_out") else "",
+                    "note": f"first merge after {_f(w.get('seconds_to_first_merge'), '{:.2f}')} s; "
+                            f"vecdb.merge_naptime {st.get('vecdb.merge_naptime')}, vecdb.merge_threshold "
+                            f"{st.get('vecdb.merge_threshold')}"})
     return out
 
 
@@ -480,19 +613,95 @@ def dataset_markdown(ds) -> str:
         plain = (v.get("insert_plain") or {}).get("rows_per_second")
         rows = []
         for run in vecdb_runs(ds):
-            if run.get("insert"):
-                i = run["insert"]
-                rows.append([f"with the {run['name']} index", i["rows"], f"{i['rows_per_second']:.0f}",
-                             _f(i["rows_per_second"] / plain, "{:.2f}") if plain else "–"])
+            ref = (run.get("insert_plain") or {}).get("rows_per_second") or plain
+            for key in ("insert", "insert_sync"):
+                i = run.get(key)
+                if not i:
+                    continue
+                hot = ""
+                if "hot_rows_added" in i:
+                    hot = f"+{i['hot_rows_added']} hot" + (f", {i['merged_during']} merged (back-pressure)"
+                                                           if i["merged_during"] else ", none merged")
+                elif "hot_rows_added" in (run.get("insert") or {}):
+                    hot = "–"
+                rows.append([f"with the {run['name']} index" + (f", {i['path']}" if i.get("path") else ""), i["rows"],
+                             f"{i['rows_per_second']:.0f}", _f(i["rows_per_second"] / ref, "{:.2f}") if ref else "–",
+                             _f(i.get("wal_bytes_per_row"), "{:,.0f}"), hot])
+            if run.get("insert_plain"):
+                i = run["insert_plain"]
+                rows.append([f"without an index (items_plain, beside the {run['name']} index's)", i["rows"],
+                             f"{i['rows_per_second']:.0f}", "1.00", _f(i.get("wal_bytes_per_row"), "{:,.0f}"), ""])
         if plain:
-            rows.append(["without an index", v["insert_plain"]["rows"], f"{plain:.0f}", "1.00"])
-        out += ["### Single-row INSERT", "", "Each INSERT its own transaction, one client, prepared.", "",
-                _table(["table", "rows", "rows/s", "/ without"], rows), ""]
+            rows.append(["without an index (items, after the index runs)", v["insert_plain"]["rows"], f"{plain:.0f}",
+                         "", "", ""])
+        out += ["### Single-row INSERT", "",
+                "Each INSERT its own transaction, one client, prepared. With an index, its rows are inserted in "
+                "blocks interleaved with as many into items_plain, a copy of the table without an index (`/ "
+                "without` divides by that); a vecdb index takes them on the streaming path (the default) and as "
+                "many again with `streaming = off`. `hot tier`: what vecdb_hot_tier saw the rows do.", "",
+                _table(["table", "rows", "rows/s", "/ without", "WAL bytes a row", "hot tier"], rows), ""]
+    out += streaming_markdown(ds)
 
     if ds.get("targets"):
         rows = [[t["what"], _f(t["value"], "{:.3f}"), t["target"], t["status"], t["note"]] for t in ds["targets"]]
         out += ["### targets.md", "", _table(["what", "value", "target", "status", "note"], rows), ""]
     return "\n".join(out)
+
+
+def streaming_markdown(ds) -> list:
+    st = (ds.get("vecdb") or {}).get("streaming") or {}
+    if not st:
+        return []
+    if st.get("skipped"):
+        return ["### Streaming tier", "", f"Not measured: {st['skipped']}.", ""]
+    sms = ds.get("streaming") or streaming_summary(ds)
+    if not sms:
+        return []
+    k = ds["k"]
+    out = ["### Streaming tier", "",
+           f"{st['rows']:,} rows of the base (seeded choice) held back: each index is built on the other "
+           f"{st['table_rows']:,}, the held-back rows are inserted one a transaction (in blocks interleaved with as "
+           "many into items_plain, no index), and the queries' ground truth is the whole base's, so it includes "
+           "them. `hot`: recall with them all still in the hot tier; `merged`: after `vecdb_merge`; `sync`: a "
+           "fresh build with `streaming = off` and the same inserts. `hot rows' recall`: of the true neighbours "
+           "that are held-back rows, the share returned (the tier is scanned exactly).", ""]
+    rows = []
+    for sm in sms:
+        w = sm["worker"]
+        if w.get("skipped"):
+            wtext = "skipped: " + w["skipped"].split(" (")[0]
+        elif w.get("timed_out"):
+            wtext = f"not merged after the timeout ({(w.get('hot_tier_end') or {}).get('rows')} rows left)"
+        else:
+            wtext = (f"{w['rows']:,} rows in {w['seconds_to_empty']:.1f} s (first merge after "
+                     f"{_f(w.get('seconds_to_first_merge'), '{:.1f}')} s)")
+        rows.append([f"{sm['am']}: `{sm['index_sql']}`",
+                     f"{_f(sm['insert_rps'], '{:.0f}')} / {_f(sm['plain_rps'], '{:.0f}')} = "
+                     f"**{_f(sm['insert_ratio'], '{:.2f}')}**"
+                     + ("" if not sm.get("merged_during") else f" ({sm['merged_during']} rows merged by back-pressure)"),
+                     f"{_f(sm['sync_rps'], '{:.0f}')} / {_f(sm['plain_sync_rps'], '{:.0f}')} = "
+                     f"{_f(sm['sync_ratio'], '{:.2f}')}",
+                     f"{sm['merge_rows']:,} in {sm['merge_seconds']:.2f} s = {_f(sm['merge_rps'], '{:,.0f}')}"
+                     if sm.get("merge_rows") is not None else "–",
+                     _f(sm.get("merge_vs_sync"), "{:.2f}"),
+                     f"{_f(sm.get('merge_ms_per_row'), '{:.3f}')} / {_f(sm.get('sync_index_ms_per_row'), '{:.3f}')}",
+                     " / ".join(_f(sm["wal_per_row"].get(k), "{:,.0f}") for k in ("streaming", "plain", "sync",
+                                                                                     "merge")),
+                     wtext])
+    out += [_table(["index", "INSERT rows/s streaming / without", "streaming = off / without", "vecdb_merge rows/s",
+                    "merge / sync rows/s", "index ms a row: merge / sync", "WAL bytes a row: INSERT streaming / no index / sync; merge",
+                    "background worker"], rows), ""]
+    rows = []
+    for sm in sms:
+        for p in sm["points"]:
+            rows.append([sm["am"], p["label"] + ("" if p.get("uses_index") else " (plan does not use the index)"),
+                         f"{p['recall_full']:.4f}", _f(p["recall_merged"], "{:.4f}"), _f(p["recall_sync"], "{:.4f}"),
+                         _f(p["hot_recall_full"], "{:.4f}"), _f(p["hot_recall_merged"], "{:.4f}"),
+                         _f(p["hot_share"], "{:.3f}"),
+                         f"{p['qps_full']:.0f} / {_f(p['qps_merged'], '{:.0f}')} / {_f(p['qps_sync'], '{:.0f}')}"])
+    out += [_table(["index", "setting", f"recall@{k} hot", "merged", "sync", "hot rows' recall: hot", "merged",
+                    "share of the truth held back", "QPS hot / merged / sync"], rows), ""]
+    return out
 
 
 def markdown(result) -> str:
@@ -540,7 +749,92 @@ def plots(result, outdir) -> list:
             paths.append(_plot(plt, ds, os.path.join(outdir, f"{ds['name']}-ivfpq.png"), ivf, refs, zoom_at=0.9,
                                mark=True, title=f"{ds['name']}: {ds['n']:,} x {ds['d']}, {ds['metric']}, k={ds['k']}: "
                                                 f"vecdb ivfpq vs faiss IVFPQ+refine (same nlist, m), one thread"))
+        sms = ds.get("streaming") or streaming_summary(ds)
+        if sms:
+            paths.append(_plot_streaming(plt, ds, sms, os.path.join(outdir, f"{ds['name']}-streaming.png")))
     return paths
+
+
+_STREAMING_COLORS = ["tab:blue", "tab:red", "tab:purple", "tab:brown"]
+_STATES = (("full", "-", "o", "{} rows hot"), ("merged", "--", "s", "after vecdb_merge"),
+           ("sync", ":", "^", "streaming = off (synchronous inserts)"))
+
+
+def _plot_streaming(plt, ds, sms, path):
+    """NAME-streaming.png. Left: recall@k on x, QPS on a log y, for each
+    index with its held-back rows hot, after vecdb_merge and after
+    synchronous inserts, at the same settings (labelled with their values).
+    Right: rows/s on a log x: single-row INSERTs without an index, on the
+    streaming path and the synchronous one, vecdb_merge, and the worker
+    (from its first merge of the burst to the empty tier)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 7), dpi=100)
+    for i, sm in enumerate(sms):
+        color = _STREAMING_COLORS[i % len(_STREAMING_COLORS)]
+        for key, ls, marker, text in _STATES:
+            pts = [{"recall": p[f"recall_{key}"], "qps": p[f"qps_{key}"], "value": p["value"], "label": p["label"]}
+                   for p in sm["points"] if p.get(f"recall_{key}") is not None]
+            if not pts:
+                continue
+            # a grid's points in sweep order zigzag: the line runs along the
+            # state's frontier, every point drawn as a marker
+            line = frontier_points(pts)
+            left.plot([p["recall"] for p in pts], [p["qps"] for p in pts], linestyle="", marker=marker,
+                      markersize=6, color=color, alpha=1.0 if key == "full" else 0.6)
+            left.plot([p["recall"] for p in line], [p["qps"] for p in line], linestyle=ls, marker=marker,
+                      linewidth=2.2 if key == "full" else 1.6, color=color, alpha=1.0 if key == "full" else 0.75,
+                      label=f"vecdb {sm['am']}: " + text.format(f"{sm['hot_rows_full']:,}"))
+            if key == "full":
+                for p in pts:
+                    left.annotate(str(p["value"] if p["value"] is not None else p["label"]), (p["recall"], p["qps"]),
+                                  textcoords="offset points", xytext=(4, 6), fontsize=8, color=color)
+    left.set_yscale("log")
+    left.set_xlabel(f"recall@{ds['k']} (ground truth: the whole base, held-back rows included)")
+    left.set_ylabel("queries per second (log scale)")
+    left.set_title("recall with the hot tier full, after the merge, after synchronous inserts", fontsize=11)
+    left.grid(True, which="major", alpha=0.4)
+    left.grid(True, which="minor", alpha=0.15)
+
+    bars = []  # (label, rows/s, color, hatch, ratio text)
+    for i, sm in enumerate(sms):
+        color = _STREAMING_COLORS[i % len(_STREAMING_COLORS)]
+        am = sm["am"]
+        if sm.get("plain_rps"):
+            bars.append((f"{am}: INSERT, table without an index", sm["plain_rps"], "lightgray", "", "1.00"))
+        if sm.get("insert_rps"):
+            bars.append((f"{am}: INSERT, streaming (hot tier)", sm["insert_rps"], color, "",
+                         f"{_f(sm.get('insert_ratio'), '{:.2f}')} x no index"))
+        if sm.get("sync_rps"):
+            bars.append((f"{am}: INSERT, streaming = off", sm["sync_rps"], color, "//",
+                         f"{_f(sm.get('sync_ratio'), '{:.2f}')} x no index"))
+        if sm.get("merge_rps"):
+            bars.append((f"{am}: vecdb_merge of {sm['merge_rows']:,} hot rows", sm["merge_rps"], color, "..",
+                         f"{_f(sm.get('merge_vs_sync'), '{:.2f}')} x streaming = off"))
+        w = sm.get("worker") or {}
+        if w.get("merge_rows_per_second_after_start"):
+            bars.append((f"{am}: worker, burst of {w['rows']:,}", w["merge_rows_per_second_after_start"], color, "xx",
+                         f"empty {w['seconds_to_empty']:.1f} s after the commit"))
+    ys = list(range(len(bars)))[::-1]
+    for y, (label, rate, color, hatch, note) in zip(ys, bars):
+        right.barh(y, rate, color=color, hatch=hatch, edgecolor="black", alpha=0.85)
+        right.annotate(f"{rate:,.0f}  ({note})", (rate, y), textcoords="offset points", xytext=(4, -3), fontsize=8)
+    right.set_yticks(ys)
+    right.set_yticklabels([b[0] for b in bars], fontsize=8)
+    right.set_xscale("log")
+    if bars:
+        right.set_xlim(min(b[1] for b in bars) / 2, max(b[1] for b in bars) * 12)
+    right.set_xlabel("rows per second (log scale); INSERTs one a transaction, one client")
+    skipped = [sm for sm in sms if (sm.get("worker") or {}).get("skipped")]
+    right.set_title("INSERT, merge" + (" (the background worker: not measured, see results.md)" if skipped
+                                       else " and background worker") + " rows/s", fontsize=11)
+    right.grid(True, axis="x", which="major", alpha=0.4)
+    fig.suptitle(f"{ds['name']}: {ds['n']:,} x {ds['d']}, {ds['metric']}, k={ds['k']}: the streaming hot tier, "
+                 f"{sms[0]['rows']:,} rows held back and inserted")
+    handles, names = left.get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def _plot(plt, ds, path, runs, refs, zoom_at, mark, title):
@@ -752,6 +1046,17 @@ def compare(a, b, name_a="A", name_b="B") -> str:
             xi, yi = (x or {}).get("insert"), (y or {}).get("insert")
             rows.append([f"INSERT rows/s with {name}", _f(xi and xi["rows_per_second"], "{:.0f}"),
                          _f(yi and yi["rows_per_second"], "{:.0f}")])
+        sa, sb = {x["am"]: x for x in streaming_summary(da)}, {x["am"]: x for x in streaming_summary(db)}
+        for am in list(sa) + [x for x in sb if x not in sa]:
+            x, y = sa.get(am, {}), sb.get(am, {})
+            for key, what, fmt in (("insert_ratio", "streaming INSERT / without", "{:.2f}"),
+                                   ("sync_ratio", "streaming = off INSERT / without", "{:.2f}"),
+                                   ("merge_rps", "vecdb_merge rows/s", "{:.0f}"),
+                                   ("min_recall_gain", "recall hot - merged (worst)", "{:+.4f}")):
+                rows.append([f"{what} ({am})", _f(x.get(key), fmt), _f(y.get(key), fmt)])
+            rows.append([f"worker: s to merge the burst ({am})",
+                         _f((x.get("worker") or {}).get("seconds_to_empty")),
+                         _f((y.get("worker") or {}).get("seconds_to_empty"))])
         pa = ((da.get("vecdb") or {}).get("insert_plain") or {}).get("rows_per_second")
         pb = ((db.get("vecdb") or {}).get("insert_plain") or {}).get("rows_per_second")
         if pa or pb:
@@ -769,6 +1074,73 @@ def compare(a, b, name_a="A", name_b="B") -> str:
 
 # ---------------------------------------------------------------------------
 # The smoke checks
+
+
+def _check_streaming(res, outdir, ok) -> None:
+    """The streaming tier's checks: only for data sets whose runs have a
+    vecdb index with a hot tier. Nothing about speed: which path the INSERTs
+    took, what the tier held, what the merge did, that hot rows are found."""
+    worker = (res.get("server") or {}).get("worker") or {}
+    for ds in res.get("datasets") or []:
+        tiered = [run for run in vecdb_runs(ds) if run.get("hot_tier")]
+        if not tiered:
+            continue
+        name = ds["name"]
+        bad = []
+        for run in tiered:
+            i, y, pl = run.get("insert") or {}, run.get("insert_sync") or {}, run.get("insert_plain") or {}
+            if not (i.get("streamed") and i.get("path") == "streaming" and y.get("rows_per_second")
+                    and pl.get("rows_per_second") and i.get("rows") == y.get("rows") == pl.get("rows")):
+                bad.append(f"{run['name']}: streamed {i.get('streamed')}, added {i.get('hot_rows_added')}, merged "
+                           f"{i.get('merged_during')} of {i.get('rows')}; sync {y.get('rows_per_second')}; "
+                           f"plain {pl.get('rows_per_second')}")
+        ok(not bad, f"{name}: INSERTs measured on the streaming path (every row went to the hot tier), on the "
+                    "synchronous path (none did) and into the table without an index, as many rows each", "; ".join(bad))
+        if worker.get("steered") or not worker.get("present") or not worker.get("preloaded"):
+            bad = [f"{run['name']}: {run['insert']['merged_during']} rows merged ({run['insert']['rows']} inserted, "
+                   f"cap {run['insert'].get('hot_tier_max_rows')})" for run in tiered
+                   if run["insert"].get("hot_tier_max_rows") and run["insert"]["rows"] <= run["insert"]["hot_tier_max_rows"]
+                   and run["insert"].get("merged_during")]
+            ok(not bad, f"{name}: below vecdb.hot_tier_max_rows, with no worker running, nothing was merged during "
+                        "the INSERT measurements (no back-pressure)", "; ".join(bad))
+        st = (ds.get("vecdb") or {}).get("streaming") or {}
+        sms = streaming_summary(ds)
+        ok(not st.get("skipped") and {r["am"] for r in tiered} <= {sm["am"] for sm in sms},
+           f"{name}: a streaming run for each index with a hot tier", st.get("skipped", ""))
+        for sm in sms:
+            am, n = sm["am"], sm["rows"]
+            run = next(r for r in streaming_runs(ds) if r.get("am") == am)
+            sync = run.get("insert_sync") or {}
+            ok(sm["streamed"] and sm["hot_rows_full"] == n and sm["merge_rows"] == n and sm["hot_rows_after_merge"] == 0
+               and sync.get("hot_rows_added") == 0 and not sync.get("merged_during") and sm.get("insert_ratio")
+               and sm.get("sync_ratio") and sm.get("merge_rps"),
+               f"{name} {am}: {n} rows inserted one a transaction were all hot, vecdb_merge merged {n} and left "
+               "none; with streaming = off none went to the tier; the rates were recorded",
+               f"hot {sm['hot_rows_full']}, merged {sm['merge_rows']}, left {sm['hot_rows_after_merge']}, sync tier "
+               f"+{sync.get('hot_rows_added')}")
+            labels = [[p["label"] for p in run.get(k) or []] for k in ("points_full", "points_merged", "points_sync")]
+            ok(labels[0] and labels[0] == labels[1] == labels[2] and all(p["uses_index"] for p in sm["points"]),
+               f"{name} {am}: recall measured with the tier full, after the merge and after synchronous inserts, at "
+               "the same settings, each plan using the index", str(labels))
+            low = [f"{p['label']}: {p['hot_recall_full']}" for p in sm["points"]
+                   if p["hot_recall_full"] is None or p["hot_recall_full"] < 0.99]
+            ok(not low, f"{name} {am}: with the tier full, the held-back rows among the true neighbours are returned "
+                        "(the tier is scanned exactly: hot rows' recall >= 0.99)", "; ".join(low))
+            low = [f"{p['label']}: {p['recall_full']:.4f} vs {p['recall_merged']:.4f}" for p in sm["points"]
+                   if p["recall_merged"] is not None and p["recall_full"] < p["recall_merged"] - 0.02]
+            ok(not low, f"{name} {am}: recall with the tier full is not below recall after the merge (by more than "
+                        "0.02)", "; ".join(low))
+            w = sm["worker"]
+            if worker.get("present") and worker.get("preloaded") and worker.get("steered"):
+                ok(not w.get("skipped") and w.get("seconds_to_empty") is not None
+                   and (w.get("hot_tier_end") or {}).get("rows") == 0,
+                   f"{name} {am}: the background worker merged the burst of {w.get('rows')} rows (tier empty)",
+                   w.get("skipped") or f"left {(w.get('hot_tier_end') or {}).get('rows')}")
+            else:
+                ok(w.get("skipped"), f"{name} {am}: the worker's burst is skipped, with the reason said "
+                                     f"({w.get('skipped', '')[:60]}...)")
+        png = os.path.join(outdir, f"{name}-streaming.png")
+        ok(os.path.exists(png) and os.path.getsize(png) > 10000, f"plot {os.path.basename(png)} written")
 
 
 def check(outdir) -> int:
@@ -847,11 +1219,15 @@ def check(outdir) -> int:
                 png = os.path.join(outdir, f"{ds['name']}-ivfpq.png")
                 ok(os.path.exists(png) and os.path.getsize(png) > 10000, f"plot {os.path.basename(png)} written")
                 break
+        if res is not None:
+            _check_streaming(res, outdir, ok)
     try:
         with open(os.path.join(outdir, "results.md")) as f:
             md = f.read()
         ok("| vecdb | setting | recall@" in md and "| reference | setting |" in md and "### targets.md" in md,
            "results.md written, with its tables")
+        if any(streaming_runs(ds) for ds in (res or {}).get("datasets", [])):
+            ok("### Streaming tier" in md and "vecdb_merge rows/s" in md, "results.md has the streaming tier's tables")
     except OSError as e:
         ok(False, "results.md written", str(e))
     print(f"1..{len(results)}")

@@ -39,6 +39,7 @@ import report  # noqa: E402
 
 SCHEMA = "vecdb_bench"
 OWN_CLUSTER = False  # set by main when it starts a throwaway cluster
+WORKER = None  # the background merge worker (Worker), set by main once connected
 
 # targets.md's server settings; the smoke mode's are small.
 FULL_CONF = {
@@ -333,9 +334,11 @@ class Vecdb:
                 "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
                 "mean_ms": float(ms.mean()), "recall": scored["recall"]}
 
-    def point(self, conn, nq: int, combo, index_names, repeat: int) -> dict:
+    def point(self, conn, nq: int, combo, index_names, repeat: int, clients: bool = True, extra=None) -> dict:
         """One sweep point: combo is a list of (setting, value) pairs (empty:
-        the defaults), set for this point and reset after it."""
+        the defaults), set for this point and reset after it. clients: also
+        the client-side runs; extra(found) -> dict: more fields from the
+        answers (the streaming phase's recall of the hot rows)."""
         a = self.args
         settings = dict(self.fixed)
         for name, value in combo:
@@ -371,12 +374,16 @@ class Vecdb:
         p = {"label": label, "setting": setting, "value": value, "settings": dict(combo), "queries": nq,
              "seconds": best, "all_seconds": times, "qps": nq / best, **self.score(found), "uses_index": uses_index,
              "plan": plan, "clients": []}
+        if extra is not None:
+            p.update(extra(found))
         msg = (f"{p['label']}: recall@{self.k} {p['recall']:.4f}  {p['qps']:9.1f} QPS (one statement, {nq} queries, "
                f"best of {repeat})")
+        if "hot_recall" in p and p["hot_recall"] is not None:
+            msg += f"; hot rows' recall {p['hot_recall']:.4f}"
         if index_names and not uses_index:
             msg += "  WARNING: the plan does not use the index"
         log(msg)
-        for c in a.clients:
+        for c in (a.clients if clients else []):
             cq = min(a.client_queries, nq)
             r = self.clients(c, cq, settings)
             p["clients"].append(r)
@@ -386,11 +393,11 @@ class Vecdb:
             conn.execute(f"RESET {name}")  # a checked name (parse_sweep)
         return p
 
-    def sweep_points(self, conn, nq: int, sweep, index_names, repeat: int) -> list:
+    def sweep_points(self, conn, nq: int, sweep, index_names, repeat: int, **kw) -> list:
         """Every combination of a sweep's settings (a grid when it has more
         than one), the first setting varying slowest."""
         dims = sweep or []
-        return [self.point(conn, nq, list(zip([n for n, _ in dims], combo)), index_names, repeat)
+        return [self.point(conn, nq, list(zip([n for n, _ in dims], combo)), index_names, repeat, **kw)
                 for combo in itertools.product(*[values for _, values in dims])]
 
     # -- runs
@@ -408,8 +415,9 @@ class Vecdb:
         points = self.sweep_points(conn, nq, sweep, [], self.args.exact_repeat)
         return {"name": "exact", "index_sql": None, "am": None, **sweep_fields(sweep), "points": points}
 
-    def index_run(self, conn, sql: str, sweep) -> dict:
-        nq = min(self.args.queries, len(self.data.queries))
+    def build_index(self, conn, sql: str) -> dict:
+        """CREATE INDEX as given ({opclass} replaced), timed: the new
+        indexes' names, access method, WITH options, build time and size."""
         sql = sql.replace("{opclass}", datasets.OPCLASSES[self.data.metric])
         before = {r[0] for r in conn.execute("SELECT indexrelid FROM pg_index WHERE indrelid = 'items'::regclass")}
         log(f"building: {sql}")
@@ -424,26 +432,34 @@ class Vecdb:
         if not new:
             raise SystemExit(f"the index SQL made no index on items: {sql}")
         names = [r[1] for r in new]
-        am = new[0][2]
         options = {}
         for opt in new[0][3] or []:
             key, _, value = opt.partition("=")
             options[key] = value
         index_bytes = sum(conn.execute("SELECT pg_relation_size(%s::regclass)", [n]).fetchone()[0] for n in names)
         checkpoint(conn)
-        log(f"built {', '.join(names)} ({am}) in {build:.1f} s: {index_bytes / 2**20:.1f} MiB "
+        log(f"built {', '.join(names)} ({new[0][2]}) in {build:.1f} s: {index_bytes / 2**20:.1f} MiB "
             f"(the vectors alone: {self.n * self.d * 4 / 2**20:.1f} MiB)")
+        return {"sql": sql, "names": names, "am": new[0][2], "options": options, "build_seconds": build,
+                "index_bytes": index_bytes}
+
+    def index_run(self, conn, sql: str, sweep) -> dict:
+        nq = min(self.args.queries, len(self.data.queries))
+        b = self.build_index(conn, sql)
+        names, am = b["names"], b["am"]
         load_queries(conn, self.data.queries[:nq], self.args.storage)
         prewarm(conn, ["items"] + names)
         info = ivfpq_info(conn, names[0]) if am == "ivfpq" else None
         points = self.sweep_points(conn, nq, sweep, names, self.args.repeat)
-        run = {"name": am, "index_sql": sql, "index_names": names, "am": am, "options": options,
-               "build_seconds": build, "index_bytes": index_bytes, "table": relation_sizes(conn, "items"),
-               **sweep_fields(sweep), "points": points}
+        run = {"name": am, "index_sql": b["sql"], "index_names": names, "am": am, "options": b["options"],
+               "build_seconds": b["build_seconds"], "index_bytes": b["index_bytes"],
+               "table": relation_sizes(conn, "items"), **sweep_fields(sweep), "points": points,
+               # whether the index has a hot tier (vecdb_hot_tier answers for it)
+               "hot_tier": hot_tier(conn, names[0]) is not None}
         if info is not None:
             run["ivfpq_info"] = info
         if self.args.inserts:
-            run["insert"] = self.inserts(conn, "with " + ", ".join(names))
+            run.update(self.index_inserts(conn, names, run["hot_tier"]))
         for n in names:
             conn.execute(f"DROP INDEX {n}")
         return run
@@ -464,6 +480,12 @@ class Vecdb:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-30)
         return out
 
+    def insert_settings(self) -> dict:
+        s = dict(self.fixed)
+        if self.args.hot_tier_max_rows:
+            s["vecdb.hot_tier_max_rows"] = str(self.args.hot_tier_max_rows)
+        return s
+
     def inserts(self, conn, what: str) -> dict:
         """Single-row INSERTs, each its own transaction (autocommit), one
         client, prepared; the rows are deleted afterwards."""
@@ -482,6 +504,450 @@ class Vecdb:
         r = {"rows": count, "seconds": secs, "rows_per_second": count / secs}
         log(f"INSERT {what}: {count} rows, one a transaction: {r['rows_per_second']:.0f} rows/s")
         return r
+
+    # -- INSERTs, interleaved with a twin table without an index
+
+    def ensure_twin(self, conn) -> None:
+        """items_plain: a copy of items (same rows, same storage) without an
+        index, the no-index reference that the INSERT rates with an index
+        are measured against block by block, in the same minutes."""
+        if conn.execute("SELECT to_regclass('items_plain')").fetchone()[0]:
+            return
+        t0 = time.perf_counter()
+        conn.execute("CREATE TABLE items_plain (LIKE items INCLUDING STORAGE)")
+        conn.execute("INSERT INTO items_plain SELECT * FROM items")
+        conn.execute("VACUUM (ANALYZE) items_plain")
+        checkpoint(conn)
+        log(f"items_plain: a copy of items without an index, for the INSERT references "
+            f"({time.perf_counter() - t0:.1f} s)")
+
+    def interleaved_inserts(self, conn, modes, rounds: int) -> dict:
+        """Single-row INSERTs, each its own transaction (autocommit), one
+        client, prepared. modes: dicts with name, table, ids, lits (vector
+        literals) and optionally before/after (run on conn around each of
+        the mode's blocks). The rows are cut into rounds blocks; each round
+        inserts one block of every mode, the order rotating, so that every
+        mode meets the same machine load. {name: {rows, seconds,
+        rows_per_second, blocks}}."""
+        out = {m["name"]: {"rows": 0, "seconds": 0.0, "blocks": 0, "wal_bytes": 0} for m in modes}
+        lsn = "SELECT pg_current_wal_insert_lsn()"
+        with connect(self.insert_settings()) as c:
+            cap = c.execute("SELECT current_setting('vecdb.hot_tier_max_rows', true)").fetchone()[0]
+            for r in range(rounds):
+                k = r % len(modes)
+                for m in modes[k:] + modes[:k]:
+                    n = len(m["ids"])
+                    lo, hi = n * r // rounds, n * (r + 1) // rounds
+                    if hi <= lo:
+                        continue
+                    sql = f"INSERT INTO {m['table']} (id, v) VALUES (%s, %s::vector)"
+                    if m.get("before"):
+                        m["before"]()
+                    lsn0 = c.execute(lsn).fetchone()[0]
+                    t0 = time.perf_counter()
+                    for i in range(lo, hi):
+                        c.execute(sql, [int(m["ids"][i]), m["lits"][i]], prepare=True)
+                    out[m["name"]]["seconds"] += time.perf_counter() - t0
+                    # the WAL the block wrote (the server's, all sessions':
+                    # nothing else writes on the benchmark's own cluster)
+                    out[m["name"]]["wal_bytes"] += int(c.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), "
+                                                                 "%s::pg_lsn)", [lsn0]).fetchone()[0])
+                    out[m["name"]]["rows"] += hi - lo
+                    out[m["name"]]["blocks"] += 1
+                    if m.get("after"):
+                        m["after"]()
+        for r in out.values():
+            r["rows_per_second"] = r["rows"] / r["seconds"] if r["seconds"] else None
+            r["wal_bytes_per_row"] = r["wal_bytes"] / r["rows"] if r["rows"] else None
+            r["hot_tier_max_rows"] = int(cap) if cap is not None else None
+        return out
+
+    def index_inserts(self, conn, names, tiered: bool) -> dict:
+        """--inserts single-row INSERTs into items with the index, and as
+        many into items_plain (no index), interleaved; for an index with a
+        hot tier, on the streaming path (the default) and, as many again,
+        on the synchronous path (ALTER INDEX ... SET (streaming = off) around
+        its blocks). The hot tier is read before and after: the streaming
+        rows must be in it, and a merge meanwhile (back-pressure past
+        vecdb.hot_tier_max_rows, or the worker) is recorded, not hidden.
+        The rows are deleted afterwards."""
+        count = self.args.inserts
+        self.ensure_twin(conn)
+        vecs = self.insert_vectors(2 * count if tiered else count)
+        lits = [datasets.vector_literal(v) for v in vecs]
+        first = self.n + 1000
+        ids = np.arange(first, first + len(lits))
+        idx = names[0]
+        modes = [{"name": "index", "table": "items", "ids": ids[:count], "lits": lits[:count]},
+                 {"name": "plain", "table": "items_plain", "ids": ids[:count], "lits": lits[:count]}]
+        if tiered:
+            modes.append({"name": "sync", "table": "items", "ids": ids[count:], "lits": lits[count:],
+                          "before": lambda: conn.execute(f"ALTER INDEX {idx} SET (streaming = off)"),
+                          "after": lambda: conn.execute(f"ALTER INDEX {idx} RESET (streaming)")})
+        before = hot_tier(conn, idx) if tiered else None
+        rounds = max(1, min(10, count // 100))
+        res = self.interleaved_inserts(conn, modes, rounds)
+        after = hot_tier(conn, idx) if tiered else None
+        out = {"insert": res["index"], "insert_plain": res["plain"]}
+        what = f"with {', '.join(names)}"
+        if tiered:
+            ins = res["index"]
+            ins["path"] = "streaming"
+            ins.update(tier_delta(before, after, count))
+            res["sync"]["path"] = "synchronous (streaming = off)"
+            out["insert_sync"] = res["sync"]
+            what += f" (streaming; hot tier {before['rows']} -> {after['rows']} rows" + (
+                f", {ins['merged_during']} rows merged meanwhile: back-pressure or the worker" if ins["merged_during"]
+                else ", nothing merged meanwhile") + ")"
+            if ins["hot_tier_max_rows"] is not None and count > ins["hot_tier_max_rows"]:
+                log(f"NOTE: --inserts {count} is more than vecdb.hot_tier_max_rows {ins['hot_tier_max_rows']}: "
+                    "back-pressure merges are part of this measurement")
+        p = res["plain"]["rows_per_second"]
+        log(f"INSERT {what}: {count} rows, one a transaction, {rounds} blocks interleaved with items_plain: "
+            f"{res['index']['rows_per_second']:.0f} rows/s, without an index {p:.0f} rows/s "
+            f"({res['index']['rows_per_second'] / p:.2f})")
+        if tiered:
+            log(f"INSERT with {idx} on the synchronous path (streaming = off): "
+                f"{res['sync']['rows_per_second']:.0f} rows/s ({res['sync']['rows_per_second'] / p:.2f} of "
+                "without)")
+        conn.execute("DELETE FROM items WHERE id >= %s", [self.n])
+        conn.execute("DELETE FROM items_plain WHERE id >= %s", [self.n])
+        conn.execute("VACUUM items")
+        conn.execute("VACUUM items_plain")
+        if tiered:
+            left = hot_tier(conn, idx)
+            out["insert"]["hot_tier_after_vacuum"] = left
+        return out
+
+    # -- the streaming tier
+
+    def held_rows(self, conn, count: int) -> np.ndarray:
+        """Hold count base rows back (seeded, uniformly chosen): deleted from
+        items and items_plain, and kept in table held_rows, so that the
+        streaming runs build on the rest and insert them back; the ground
+        truth stays the full base's, so the queries' truth includes them."""
+        rng = np.random.default_rng(self.args.streaming_seed)
+        held = np.sort(rng.choice(self.n, size=count, replace=False))
+        self.ensure_twin(conn)
+        conn.execute("DELETE FROM items WHERE id = ANY(%s)", [held.tolist()])
+        conn.execute("DELETE FROM items_plain WHERE id = ANY(%s)", [held.tolist()])
+        conn.execute("VACUUM items")
+        conn.execute("VACUUM items_plain")
+        with conn.transaction():
+            conn.execute("DROP TABLE IF EXISTS held_rows")
+            conn.execute(f"CREATE TABLE held_rows (id int NOT NULL, v vector({self.d}))")
+            if self.args.storage:
+                conn.execute(f"ALTER TABLE held_rows ALTER COLUMN v SET STORAGE {self.args.storage}")
+            datasets.copy_vectors(conn, "held_rows", self.data.base[held], ids=held, vector_column="v")
+        conn.execute("VACUUM (ANALYZE) held_rows")
+        checkpoint(conn)
+        log(f"streaming: {count} of the {self.n} rows held back (table held_rows); items keeps {self.n - count}")
+        return held
+
+    def hot_scorer(self, held: np.ndarray, nq: int):
+        """extra() for point(): of the queries' true neighbours that are
+        held-back rows, the share returned (hot_recall), and how many of
+        the true neighbours are held-back rows (hot_share)."""
+        held_set = set(held.tolist())
+        truth = self.gt_ids[:nq, :self.k]
+
+        def extra(found):
+            want = got = 0
+            for i in range(nq):
+                hot = [int(x) for x in truth[i] if int(x) in held_set]
+                want += len(hot)
+                mine = set(found[i] or [])
+                got += sum(1 for x in hot if x in mine)
+            return {"hot_recall": got / want if want else None, "hot_truth": want,
+                    "hot_share": want / truth.size if truth.size else None}
+        return extra
+
+    def drop_and_restore(self, conn, names, held) -> None:
+        """Drop the index and take the held-back rows out again."""
+        for n in names:
+            conn.execute(f"DROP INDEX {n}")
+        conn.execute("DELETE FROM items WHERE id = ANY(%s)", [held.tolist()])
+        conn.execute("DELETE FROM items_plain WHERE id = ANY(%s)", [held.tolist()])
+        conn.execute("VACUUM items")
+        conn.execute("VACUUM items_plain")
+
+    def streaming_run(self, conn, sql: str, sweep, held: np.ndarray, worker) -> dict:
+        """For one index SQL, on items without the held-back rows:
+         1. build; insert the held-back rows one a transaction on the
+            streaming path (interleaved with items_plain): the tier now holds
+            them all (back-pressure, if any, is recorded);
+         2. sweep with the tier full; 3. vecdb_merge, timed; 4. the same
+            sweep after it;
+         5. build again, streaming = off, insert the same rows on the
+            synchronous path (interleaved with items_plain), the same sweep;
+         6. with the background worker: build again, insert the rows as one
+            burst (INSERT ... SELECT) and time until the worker has merged
+            them all (vecdb_hot_tier polled)."""
+        a = self.args
+        nq = min(a.queries, len(self.data.queries))
+        count = len(held)
+        lits = [datasets.vector_literal(v) for v in self.data.base[held]]
+        extra = self.hot_scorer(held, nq)
+        out = {"index_sql": None, "rows": count, "table_rows": self.n - count, **sweep_fields(sweep)}
+
+        def sweep_now(state):
+            log(f"streaming, {state}:")
+            return self.sweep_points(conn, nq, sweep, names, a.streaming_repeat, clients=False, extra=extra)
+
+        # 1. the streaming path
+        b = self.build_index(conn, sql)
+        names, idx = b["names"], b["names"][0]
+        out.update({"index_sql": b["sql"], "am": b["am"], "name": b["am"], "index_names": names,
+                    "build_seconds": b["build_seconds"]})
+        if hot_tier(conn, idx) is None:
+            log(f"streaming: {idx} has no hot tier (vecdb_hot_tier does not answer for it): skipped")
+            for n in names:
+                conn.execute(f"DROP INDEX {n}")
+            return None
+        load_queries(conn, self.data.queries[:nq], a.storage)
+        prewarm(conn, ["items", "items_plain"] + names)
+        before = hot_tier(conn, idx)
+        rounds = max(1, min(10, count // 200))
+        modes = [{"name": "index", "table": "items", "ids": held, "lits": lits},
+                 {"name": "plain", "table": "items_plain", "ids": held, "lits": lits}]
+        res = self.interleaved_inserts(conn, modes, rounds)
+        full = hot_tier(conn, idx)
+        ins = dict(res["index"], path="streaming", **tier_delta(before, full, count))
+        out["insert"], out["insert_plain"] = ins, res["plain"]
+        out["hot_tier_full"] = full
+        log(f"streaming: {count} single-row INSERTs into {idx}: {ins['rows_per_second']:.0f} rows/s, into "
+            f"items_plain {res['plain']['rows_per_second']:.0f} rows/s "
+            f"({ins['rows_per_second'] / res['plain']['rows_per_second']:.2f}); hot tier {full['rows']} rows, "
+            f"{full['pages']} pages" + (f"; {ins['merged_during']} rows merged meanwhile (back-pressure at "
+                                        f"vecdb.hot_tier_max_rows = {ins['hot_tier_max_rows']}, or the worker)"
+                                        if ins["merged_during"] else ""))
+        # 2.-4. recall with the tier full, the merge, recall after it
+        out["points_full"] = sweep_now(f"{full['rows']} rows hot")
+        lsn0 = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+        t0 = time.perf_counter()
+        merged = conn.execute("SELECT vecdb_merge(%s::regclass)", [idx]).fetchone()[0]
+        secs = time.perf_counter() - t0
+        wal = int(conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s::pg_lsn)",
+                               [lsn0]).fetchone()[0])
+        after = hot_tier(conn, idx)
+        out["merge"] = {"rows": merged, "seconds": secs, "rows_per_second": merged / secs if secs else None,
+                        "wal_bytes": wal, "wal_bytes_per_row": wal / merged if merged else None,
+                        "hot_tier_after": after}
+        log(f"streaming: vecdb_merge({idx}) merged {merged} rows in {secs:.2f} s: "
+            f"{out['merge']['rows_per_second']:.0f} rows/s; hot tier {after['rows']} rows left")
+        checkpoint(conn)
+        out["points_merged"] = sweep_now("after vecdb_merge")
+        out["index_bytes_merged"] = conn.execute("SELECT pg_relation_size(%s::regclass)", [idx]).fetchone()[0]
+        self.drop_and_restore(conn, names, held)
+
+        # 5. the synchronous path
+        b = self.build_index(conn, sql)
+        names, idx = b["names"], b["names"][0]
+        conn.execute(f"ALTER INDEX {idx} SET (streaming = off)")
+        prewarm(conn, ["items", "items_plain"] + names)
+        before = hot_tier(conn, idx)
+        res = self.interleaved_inserts(conn, modes, rounds)
+        after = hot_tier(conn, idx)
+        sync = dict(res["index"], path="synchronous (streaming = off)", **tier_delta(before, after, 0))
+        out["insert_sync"], out["insert_plain_sync"] = sync, res["plain"]
+        log(f"streaming: {count} single-row INSERTs into {idx} with streaming = off: "
+            f"{sync['rows_per_second']:.0f} rows/s, into items_plain {res['plain']['rows_per_second']:.0f} rows/s "
+            f"({sync['rows_per_second'] / res['plain']['rows_per_second']:.2f}); hot tier {after['rows']} rows")
+        out["points_sync"] = sweep_now("after synchronous inserts")
+        out["index_bytes_sync"] = conn.execute("SELECT pg_relation_size(%s::regclass)", [idx]).fetchone()[0]
+        self.drop_and_restore(conn, names, held)
+
+        # 6. the background worker
+        out["worker"] = self.worker_burst(conn, sql, held, worker)
+        return out
+
+    def worker_burst(self, conn, sql: str, held: np.ndarray, worker) -> dict:
+        """The time until the background worker has merged a burst of
+        --worker-burst rows, inserted by one INSERT ... SELECT: the hot
+        tier polled every 50 ms from the burst's commit."""
+        a = self.args
+        burst = min(a.worker_burst, len(held))
+        ok, why = worker.usable()
+        if not burst or not ok:
+            why = why if not ok else "--worker-burst 0"
+            log(f"streaming: the worker's burst SKIPPED: {why}")
+            return {"skipped": why, "rows": burst}
+        b = self.build_index(conn, sql)
+        names, idx = b["names"], b["names"][0]
+        ids = held[:burst].tolist()
+        # a tier below vecdb.merge_threshold is left alone: a burst smaller
+        # than it (the smoke's) gets a threshold of its own size
+        threshold = worker.threshold if worker.threshold and burst < worker.threshold else None
+        if threshold:
+            log(f"streaming: the burst of {burst} rows is below vecdb.merge_threshold {worker.threshold}: "
+                f"the threshold is {burst} for it")
+            threshold = burst
+        worker.resume(conn, threshold)
+        res = {"rows": burst, "settings": worker.settings(conn)}
+        try:
+            with connect(self.fixed) as c:
+                # the burst's own session may not merge: past the cap it would
+                c.execute("SELECT set_config('vecdb.hot_tier_max_rows', %s, false)",
+                          [str(max(2 * burst, 10))])
+                start = hot_tier(conn, idx)
+                t0 = time.perf_counter()
+                c.execute("INSERT INTO items SELECT id, v FROM held_rows WHERE id = ANY(%s)", [ids])
+                t_commit = time.perf_counter()
+            res["insert_seconds"] = t_commit - t0
+            first = None
+            deadline = t_commit + a.worker_timeout
+            with connect() as poll:
+                while True:
+                    t = hot_tier(poll, idx)
+                    now = time.perf_counter()
+                    if first is None and t["merged"] > start["merged"]:
+                        first = now
+                    if t["rows"] == 0 or now > deadline:
+                        break
+                    time.sleep(0.05)
+            res.update({"hot_tier_at_commit_start": start, "hot_tier_end": t,
+                        "seconds_to_first_merge": None if first is None else first - t_commit,
+                        "seconds_to_empty": (now - t_commit) if t["rows"] == 0 else None,
+                        "timed_out": t["rows"] != 0})
+            if t["rows"] == 0 and first is not None and now > first:
+                res["merge_rows_per_second_after_start"] = burst / (now - first)
+        finally:
+            worker.pause(conn)
+        if res["timed_out"]:
+            log(f"streaming: the worker left {t['rows']} of {burst} rows hot after --worker-timeout "
+                f"{a.worker_timeout} s")
+        else:
+            log(f"streaming: the worker merged a burst of {burst} rows in {res['seconds_to_empty']:.2f} s after its "
+                f"commit (first merge after {res['seconds_to_first_merge'] or 0:.2f} s; "
+                f"vecdb.merge_naptime {res['settings'].get('vecdb.merge_naptime')}, "
+                f"vecdb.merge_threshold {res['settings'].get('vecdb.merge_threshold')})")
+        self.drop_and_restore(conn, names, held)
+        return res
+
+
+def hot_tier(conn, index: str):
+    """vecdb_hot_tier(index) as a dict (rows, pages, merged, last_merge), or
+    None when it does not answer (not a vecdb index, or a vecdb without the
+    tier)."""
+    try:
+        row = conn.execute("SELECT rows, pages, merged, last_merge FROM vecdb_hot_tier(%s::regclass)",
+                           [index]).fetchone()
+    except Exception:  # noqa: BLE001
+        return None
+    return {"rows": row[0], "pages": row[1], "merged": row[2],
+            "last_merge": row[3].isoformat() if row[3] is not None else None}
+
+
+def tier_delta(before, after, inserted: int) -> dict:
+    """What a run of inserts did to a hot tier: the hot rows it added, the
+    rows merged meanwhile (back-pressure, or the worker), and whether every
+    row inserted is in the tier or was merged from it (streamed)."""
+    if before is None or after is None:
+        return {"hot_tier_before": before, "hot_tier_after": after}
+    merged = after["merged"] - before["merged"]
+    added = after["rows"] - before["rows"]
+    return {"hot_tier_before": before, "hot_tier_after": after, "hot_rows_added": added, "merged_during": merged,
+            "back_pressure": merged > 0, "streamed": added + merged == inserted}
+
+
+class Worker:
+    """vecdb's background merge worker as the benchmark sees it, and steers
+    it on its own cluster: paused (vecdb.merge_threshold at its maximum,
+    through ALTER SYSTEM) while INSERT rates and recall with a full tier are
+    measured, so that those measure what they say; resumed for the burst
+    measurement only."""
+
+    NAMES = ("vecdb.merge_naptime", "vecdb.merge_threshold", "vecdb.max_merge_workers")
+    PAUSED = "2147483647"
+
+    def __init__(self, conn, own_cluster: bool, naptime=None):
+        # the worker's settings exist once the library is loaded: a session
+        # on a server whose extension already existed has not loaded it yet
+        try:
+            conn.execute("SELECT '[1]'::vector")
+        except Exception:  # noqa: BLE001 (no vector type in the search path: then the settings say)
+            pass
+        self.present = conn.execute("SELECT current_setting('vecdb.merge_naptime', true)").fetchone()[0] is not None
+        libs = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()[0]
+        self.preloaded = "vecdb" in [x.strip().strip('"') for x in libs.split(",")]
+        self.steerable = own_cluster
+        self.naptime = naptime
+        self.paused = False
+        self.threshold = None  # the server's vecdb.merge_threshold, read before pausing
+
+    def usable(self):
+        if not self.present:
+            return False, ("this vecdb has no background merge worker (vecdb.merge_naptime is not defined: the "
+                           "worker, branch h/worker, is not on main yet)")
+        if not self.preloaded:
+            return False, "vecdb is not in the server's shared_preload_libraries (--no-preload): no worker runs"
+        if not self.steerable:
+            return False, "--server: the benchmark does not change an existing server's worker settings"
+        return True, ""
+
+    def settings(self, conn) -> dict:
+        if not self.present:
+            return {}
+        return dict(conn.execute("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+                                 [list(self.NAMES)]).fetchall())
+
+    def processes(self, conn) -> int:
+        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'vecdb merge%'"
+                            ).fetchone()[0]
+
+    def _set(self, conn, name: str, value) -> None:
+        if value is None:
+            conn.execute(f"ALTER SYSTEM RESET {name}")
+        else:
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        conn.execute("SELECT pg_reload_conf()")
+        # the postmaster passes the reload on asynchronously: wait until a
+        # new session sees it (pg_settings.setting: in the setting's own
+        # unit, e.g. ms, as value is given)
+        for _ in range(100):
+            with connect() as c:
+                now, boot = c.execute("SELECT setting, boot_val FROM pg_settings WHERE name = %s", [name]).fetchone()
+            if now == (boot if value is None else str(value)):
+                return
+            time.sleep(0.05)
+        log(f"WARNING: {name} did not become {value} after pg_reload_conf()")
+
+    def start(self, conn) -> dict:
+        """At the start of a run: the worker's state; on our own cluster, the
+        naptime asked for and the worker paused."""
+        info = {"present": self.present, "preloaded": self.preloaded, "steered": False}
+        ok, why = self.usable()
+        if ok:
+            if self.naptime:
+                self._set(conn, "vecdb.merge_naptime", self.naptime)
+            self.threshold = int(conn.execute("SELECT current_setting('vecdb.merge_threshold')").fetchone()[0])
+            self.pause(conn)
+            info["steered"] = True
+        else:
+            info["not_steered"] = why
+        info["settings"] = self.settings(conn)
+        info["processes"] = self.processes(conn) if self.present else 0
+        log("worker: " + (f"paused outside its burst measurement ({', '.join(f'{k}={v}' for k, v in info['settings'].items())})"
+                          if ok else why))
+        return info
+
+    def pause(self, conn) -> None:
+        if self.usable()[0]:
+            self._set(conn, "vecdb.merge_threshold", self.PAUSED)
+            # a pass already running finishes its batch (each pass is short)
+            for _ in range(200):
+                busy = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                                    "'vecdb merge worker' AND datname = current_database()").fetchone()[0]
+                if not busy:
+                    break
+                time.sleep(0.05)
+            self.paused = True
+
+    def resume(self, conn, threshold=None) -> None:
+        """The server's vecdb.merge_threshold back (or threshold)."""
+        if self.usable()[0]:
+            self._set(conn, "vecdb.merge_threshold", threshold)
+            self.paused = False
 
 
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -551,7 +1017,7 @@ def int_list(text: str):
 
 def bench_dataset(args, spec: str, conn) -> dict:
     t_start = time.perf_counter()
-    data = datasets.from_spec(spec, extra=args.inserts)
+    data = datasets.from_spec(spec, extra=2 * args.inserts)  # --inserts rows a path (streaming, synchronous)
     n, d = data.base.shape
     nq = min(args.queries, len(data.queries))
     nq_all = max(nq, min(args.exact_queries, len(data.queries)))
@@ -575,6 +1041,7 @@ def bench_dataset(args, spec: str, conn) -> dict:
             vres["runs"].append(v.index_run(conn, sql, sweep))
         if args.inserts:
             vres["insert_plain"] = v.inserts(conn, "without an index")
+        vres["streaming"] = streaming_phase(args, v, conn, vres["runs"])
         result["vecdb"] = vres
 
     refs = []
@@ -615,6 +1082,31 @@ def bench_dataset(args, spec: str, conn) -> dict:
     # load averages (this run itself adds about 1)
     result["load_average"] = {"start": list(load_start), "end": list(os.getloadavg())}
     return result
+
+
+def streaming_phase(args, v, conn, runs) -> dict:
+    """--streaming N: for each index run whose index has a hot tier, the
+    streaming runs (Vecdb.streaming_run) on items with N rows held back."""
+    tiered = [(i, run) for i, run in enumerate(runs) if run.get("hot_tier")]
+    if not args.streaming:
+        return {"skipped": "--streaming 0"}
+    if not tiered:
+        return {"skipped": "no index of the run has a hot tier"}
+    count = min(args.streaming, v.n // 2)
+    if count < args.streaming:
+        log(f"streaming: --streaming {args.streaming} is more than half the table: {count} rows held back")
+    held = v.held_rows(conn, count)
+    sweeps = list(args.streaming_sweep)
+    out = {"rows": count, "seed": args.streaming_seed, "table_rows": v.n - count, "runs": []}
+    for j, (i, run) in enumerate(tiered):
+        sweep = sweeps[j] if j < len(sweeps) else (sweeps[-1] if sweeps else
+                                                   [[n, list(vals)] for n, vals in run["sweep"]])
+        r = v.streaming_run(conn, run["index_sql"], sweep, held, WORKER)
+        if r is not None:
+            out["runs"].append(r)
+    conn.execute("INSERT INTO items SELECT * FROM held_rows")  # the table whole again
+    conn.execute("DROP TABLE held_rows")
+    return out
 
 
 def hnsw_params(args, vres):
@@ -720,6 +1212,27 @@ def parser():
                     help="numbers of concurrent client connections for the latency measurement")
     ap.add_argument("--client-queries", type=int, default=200, help="queries a latency measurement (bounded)")
     ap.add_argument("--inserts", type=int, default=2000, help="single-row INSERTs a measurement (0: none)")
+    ap.add_argument("--hot-tier-max-rows", type=int,
+                    help="vecdb.hot_tier_max_rows for the INSERT sessions (default: the server's, 10000): past it an "
+                         "insert merges a batch itself (back-pressure), which the results then record")
+    ap.add_argument("--streaming", type=int, default=10000, metavar="N",
+                    help="for each index with a hot tier: hold N base rows back, build on the rest, insert them one "
+                         "a transaction (streaming, then synchronous), recall with them hot, after vecdb_merge and "
+                         "after synchronous inserts, the merge's rows/s (0: none)")
+    ap.add_argument("--streaming-sweep", action="append", default=[], type=parse_sweep,
+                    metavar="NAME=V1,...[;NAME2=...]",
+                    help="the settings of the streaming runs' recall measurements (the i-th goes with the i-th index "
+                         "that has a hot tier; default: that index's --sweep)")
+    ap.add_argument("--streaming-repeat", type=int, default=1,
+                    help="timed runs of each streaming point (the best counts; recall needs one, and a full tier "
+                         "makes each run slow: every query scans it)")
+    ap.add_argument("--streaming-seed", type=int, default=11, help="which rows are held back")
+    ap.add_argument("--worker-burst", type=int, default=10000,
+                    help="rows of the burst (one INSERT ... SELECT of held-back rows) whose merging by the background "
+                         "worker is timed (at most --streaming; 0: none)")
+    ap.add_argument("--worker-timeout", type=float, default=300, help="seconds to wait for the worker's merge")
+    ap.add_argument("--merge-naptime", type=int, metavar="MS",
+                    help="vecdb.merge_naptime for the throwaway cluster's worker (default: the server's)")
     ap.add_argument("--repeat", type=int, default=3,
                     help="timed runs of each one-statement measurement and each reference search; the best counts")
     ap.add_argument("--exact-repeat", type=int, default=2, help="the same for vecdb's (slow) exact run")
@@ -811,7 +1324,7 @@ def add_smoke_indexes(args, conn) -> None:
 
 
 def main(argv=None) -> int:
-    global OWN_CLUSTER
+    global OWN_CLUSTER, WORKER
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "compare":
         if len(argv) != 3:
@@ -842,6 +1355,7 @@ def main(argv=None) -> int:
     ap = parser()
     if "--smoke" in argv:
         smoke_defaults = {"repeat": 1, "exact_repeat": 1, "queries": 100, "exact_queries": 100, "client_queries": 40, "inserts": 200,
+                          "streaming": 300, "worker_burst": 300, "merge_naptime": 100, "worker_timeout": 60,
                           "warmup": 5, "fsync": "off", "nprobe": [1, 2, 4, 8, 16, 32], "refine_factor": [2, 8],
                           "hnswlib_ef": [10, 20, 40, 80]}
         ap.set_defaults(**smoke_defaults)
@@ -860,8 +1374,12 @@ def main(argv=None) -> int:
         args.settings.insert(0, ("max_parallel_workers_per_gather", "0"))
     if args.no_vecdb:
         args.index, args.exact, args.inserts = [], False, 0
-    if min(args.k, args.queries, args.exact_queries, args.repeat, args.exact_repeat, args.client_queries) < 1:
-        ap.error("-k, --queries, --exact-queries, --client-queries, --repeat and --exact-repeat must be positive")
+    if min(args.k, args.queries, args.exact_queries, args.repeat, args.exact_repeat, args.client_queries,
+           args.streaming_repeat) < 1:
+        ap.error("-k, --queries, --exact-queries, --client-queries, --repeat, --exact-repeat and --streaming-repeat "
+                 "must be positive")
+    if min(args.streaming, args.worker_burst, args.inserts) < 0:
+        ap.error("--streaming, --worker-burst and --inserts cannot be negative")
     if len(args.sweep) > max(1, len(args.index)):
         ap.error("more --sweep than --index")
 
@@ -912,6 +1430,8 @@ def main(argv=None) -> int:
                 add_smoke_indexes(args, conn)
             result["server"] = server_info(conn)
             result["server"]["own_cluster"] = cluster is not None
+            WORKER = Worker(conn, cluster is not None, args.merge_naptime)
+            result["server"]["worker"] = WORKER.start(conn)
             log(f"{result['server']['version'].split(',')[0]}, vecdb {result['server']['vecdb']}; "
                 + ", ".join(f"{k}={v}" for k, v in sorted(result["server"]["settings"].items())))
         for spec in args.dataset:
