@@ -202,6 +202,9 @@ ElementTuple *element_at(Page page, OffsetNumber offno, const Shape &s);
 /* A new element with no links, in element_size(s, slot_level) bytes at e. */
 void init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const float *vector,
 				  ItemPointer heaptid);
+/* The meta page, locked exclusively for a generic WAL write; ERROR if it
+ * is not sound enough to write through. */
+Buffer lock_meta_for_write(Relation index);
 void update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno,
 				 OffsetNumber entry_offno, BlockNumber insert_blkno);
 

@@ -213,20 +213,7 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 	Buffer metabuf = InvalidBuffer;
 	if (mark != nullptr)
 	{
-		metabuf = ReadBuffer(index, meta_blkno);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		Page metapage = BufferGetPage(metabuf);
-		if (!page_is_sound(metapage, page_meta) ||
-			reinterpret_cast<PageHeader>(metapage)->pd_lower <
-				SizeOfPageHeaderData + sizeof(MetaPage))
-		{
-			GenericXLogAbort(state);
-			UnlockReleaseBuffer(metabuf);
-			ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-							errmsg("index \"%s\" has a corrupted meta page",
-								   RelationGetRelationName(index)),
-							errhint("REINDEX the index.")));
-		}
+		metabuf = lock_meta_for_write(index);
 		MetaPage *meta = meta_of(GenericXLogRegisterBuffer(state, metabuf, 0));
 		meta->merging_blkno = BufferGetBlockNumber(buf);
 		meta->merging_offno = placed;

@@ -108,9 +108,8 @@ element_at(Page page, OffsetNumber offno, const Shape &s)
 	return e;
 }
 
-void
-update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNumber entry_offno,
-			BlockNumber insert_blkno)
+Buffer
+lock_meta_for_write(Relation index)
 {
 	Buffer buf = ReadBuffer(index, meta_blkno);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
@@ -126,6 +125,14 @@ update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNu
 				 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index)),
 				 errhint("REINDEX the index.")));
 	}
+	return buf;
+}
+
+void
+update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNumber entry_offno,
+			BlockNumber insert_blkno)
+{
+	Buffer buf = lock_meta_for_write(index);
 	GenericXLogState *state = GenericXLogStart(index);
 	Page page = GenericXLogRegisterBuffer(state, buf, 0);
 	MetaPage *meta = meta_of(page);
@@ -391,18 +398,7 @@ namespace vecdb::hnsw {
 void
 set_merging(Relation index, uint64 ref)
 {
-	Buffer buf = ReadBuffer(index, meta_blkno);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	PageHeader h = reinterpret_cast<PageHeader>(BufferGetPage(buf));
-	if (!page_is_sound(BufferGetPage(buf), page_meta) ||
-		h->pd_lower < SizeOfPageHeaderData + sizeof(MetaPage))
-	{
-		UnlockReleaseBuffer(buf);
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index)),
-				 errhint("REINDEX the index.")));
-	}
+	Buffer buf = lock_meta_for_write(index);
 	GenericXLogState *state = GenericXLogStart(index);
 	MetaPage *meta = meta_of(GenericXLogRegisterBuffer(state, buf, 0));
 	meta->merging_blkno = ref == 0 ? InvalidBlockNumber : ref_block(ref);
