@@ -21,7 +21,6 @@ extern "C" {
 }
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 namespace vecdb::hnsw {
@@ -211,10 +210,8 @@ read_merging(ScanState &st, uint64 ref)
 		for (int i = 0; i < n; i++)
 			if (st.hot_tids.visit(heaptid_key(rows[i].tid)))
 				st.hot[st.hot_count++] = rows[i];
-		std::sort(st.hot, st.hot + st.hot_count, [](const tier::HotRow &a, const tier::HotRow &b) {
-			return a.distance < b.distance || (!std::isnan(a.distance) && std::isnan(b.distance));
-		});
 	});
+	tier::sort_hot_rows(st.hot, st.hot_count);
 }
 
 void

@@ -148,21 +148,6 @@ check_free_stack(const Tier &t, const TierMeta &m, pg::CheckReport &r)
 
 } // namespace
 
-bool
-lock_merges(const Tier &t, bool only_if_free)
-{
-	if (only_if_free)
-		return ConditionalLockPage(t.index, merge_lock, ExclusiveLock);
-	LockPage(t.index, merge_lock, ExclusiveLock);
-	return true;
-}
-
-void
-unlock_merges(const Tier &t)
-{
-	UnlockPage(t.index, merge_lock, ExclusiveLock);
-}
-
 void
 check(const Tier &t, pg::CheckReport &r, core::VisitedHash &indexed)
 {

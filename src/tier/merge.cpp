@@ -188,6 +188,21 @@ retire(const Tier &t, BlockNumber blkno)
 
 } // namespace
 
+bool
+lock_merges(const Tier &t, bool only_if_free)
+{
+	if (only_if_free)
+		return ConditionalLockPage(t.index, merge_lock, ExclusiveLock);
+	LockPage(t.index, merge_lock, ExclusiveLock);
+	return true;
+}
+
+void
+unlock_merges(const Tier &t)
+{
+	UnlockPage(t.index, merge_lock, ExclusiveLock);
+}
+
 MergeGoal
 back_pressure_goal()
 {
@@ -200,13 +215,8 @@ int64
 merge(const Tier &t, const MergeGoal &goal, ColdInsert insert, void *arg)
 {
 	int64 max_rows = goal.max_rows;
-	if (goal.only_if_free)
-	{
-		if (!ConditionalLockPage(t.index, merge_lock, ExclusiveLock))
-			return -1;
-	}
-	else
-		LockPage(t.index, merge_lock, ExclusiveLock);
+	if (!lock_merges(t, goal.only_if_free))
+		return -1;
 
 	/* "all" is what the tier holds now: rows appended meanwhile may keep
 	 * coming, and the merge must end */
@@ -235,7 +245,7 @@ merge(const Tier &t, const MergeGoal &goal, ColdInsert insert, void *arg)
 		merged += merge_page(t, m, insert, arg);
 		retire(t, m.head);
 	}
-	UnlockPage(t.index, merge_lock, ExclusiveLock);
+	unlock_merges(t);
 	return merged;
 }
 

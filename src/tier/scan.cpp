@@ -33,6 +33,14 @@ reserve(Collected &c, int n)
 } // namespace
 
 void
+sort_hot_rows(HotRow *rows, int count)
+{
+	std::sort(rows, rows + count, [](const HotRow &a, const HotRow &b) {
+		return a.distance < b.distance || (!std::isnan(a.distance) && std::isnan(b.distance));
+	});
+}
+
+void
 read_hot_rows(const Tier &t, core::DistanceFn distance, const float *query, HotRow **out,
 			  int *count, core::VisitedHash &tids)
 {
@@ -58,10 +66,7 @@ read_hot_rows(const Tier &t, core::DistanceFn distance, const float *query, HotR
 				pg::guarded([&] { tids.visit(heaptid_key(item->tid)); });
 			}
 		});
-	/* NaN distances (a NULL or zero query) sort last, as a sort puts them */
-	std::sort(c.rows, c.rows + c.count, [](const HotRow &a, const HotRow &b) {
-		return a.distance < b.distance || (!std::isnan(a.distance) && std::isnan(b.distance));
-	});
+	sort_hot_rows(c.rows, c.count);
 	*out = c.rows;
 	*count = c.count;
 }

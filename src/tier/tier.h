@@ -213,6 +213,10 @@ struct HotRow
 	ItemPointerData tid;
 };
 
+/* Sort rows nearest first; NaN distances (a NULL or zero query) last, as
+ * a sort puts them. */
+void sort_hot_rows(HotRow *rows, int count);
+
 /*
  * Every hot row (not merged, not dead) with its distance to query by
  * distance, into out (palloc'd, *count of them, nearest first); their TIDs

@@ -50,7 +50,7 @@ sweep_page(const Tier &t, Buffer buf, IndexBulkDeleteCallback callback, void *ca
 int64
 bulk_delete(const Tier &t, IndexBulkDeleteCallback callback, void *callback_state)
 {
-	LockPage(t.index, merge_lock, ExclusiveLock);
+	lock_merges(t);
 	/* Under the merge lock no page leaves the chain; appends only add
 	 * pages after the tail, whose rows are newer than this VACUUM. */
 	TierMeta m = read_meta(t);
@@ -73,7 +73,7 @@ bulk_delete(const Tier &t, IndexBulkDeleteCallback callback, void *callback_stat
 		blkno = index::page_opaque(BufferGetPage(buf))->next;
 		UnlockReleaseBuffer(buf);
 	}
-	UnlockPage(t.index, merge_lock, ExclusiveLock);
+	unlock_merges(t);
 	return dead;
 }
 
