@@ -45,6 +45,9 @@
 --                      VACUUM; ERROR during recovery (hot_tier.sql)
 --   vecdb_hot_tier     SELECT on the table or pg_stat_scan_tables; reads the
 --                      tier's pages as untrusted (hot_tier.sql)
+--   vecdb_backend_counters
+--                      anyone: the caller's own session's counts, nothing else
+--                      (hot_tier.sql)
 
 -- type
 
@@ -390,6 +393,17 @@ CREATE FUNCTION vecdb_hot_tier(index regclass,
 
 COMMENT ON FUNCTION vecdb_hot_tier(regclass) IS
 	'a vecdb index''s hot tier: rows not merged yet, its pages, rows merged so far, the last merge';
+
+-- profiling
+
+CREATE FUNCTION vecdb_backend_counters(
+	OUT hnsw_scans bigint, OUT hnsw_visited bigint,
+	OUT ivfpq_scans bigint, OUT ivfpq_estimated bigint, OUT ivfpq_reranked bigint)
+	RETURNS record
+	AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION vecdb_backend_counters() IS
+	'this session''s vecdb index scans so far: hnsw elements visited, ivfpq entries estimated and rows re-ranked';
 
 -- index self-check
 

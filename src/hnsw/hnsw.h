@@ -223,6 +223,8 @@ public:
 	void set_query(const float *query) { query_ = query; }
 	void reset_visited();
 	std::size_t visited_count() const;
+	/* distances to the query computed since the graph was made */
+	int64 distances_computed() const { return computed_; }
 
 	bool visit(Ref r);
 	int neighbours(Ref r, int level, Ref *out);
@@ -245,6 +247,7 @@ private:
 	Shape shape_;
 	core::DistanceFn distance_;
 	const float *query_ = nullptr;
+	int64 computed_ = 0;
 	core::VisitedHash visited_;
 	Buffer last_buffer_ = InvalidBuffer;
 	BlockNumber last_blkno_ = InvalidBlockNumber;

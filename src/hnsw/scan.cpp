@@ -14,6 +14,7 @@
  * answered for is dropped (a merge may have moved it meanwhile).
  */
 #include "hnsw/hnsw.h"
+#include "index/counters.h"
 #include "type/vector.h"
 
 extern "C" {
@@ -218,6 +219,7 @@ void
 start(IndexScanDesc scan, ScanState &st)
 {
 	st.started = true;
+	index::backend_counters.hnsw_scans++;
 	set_query(scan, st);
 	read_hot(st);
 	Entry entry = read_entry(scan->indexRelation);
@@ -306,6 +308,7 @@ end_scan(IndexScanDesc scan)
 {
 	auto *st = static_cast<ScanState *>(scan->opaque);
 	st->graph.release();
+	index::backend_counters.hnsw_visited += st->graph.distances_computed();
 }
 
 } // namespace vecdb::hnsw

@@ -323,6 +323,7 @@ PageGraph::distance_to(Ref r)
 {
 	Buffer buf;
 	ElementTuple *e = lock_element(r, &buf);
+	computed_++;
 	/* A dead element still guides the search, but is never linked to. */
 	float d = (skip_dead && (e->flags & (element_deleted | element_free)))
 				  ? std::numeric_limits<float>::infinity()

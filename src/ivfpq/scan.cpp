@@ -38,6 +38,7 @@
  * then the lists'). A list row whose TID the tier answered for is dropped.
  */
 #include "ivfpq/ivfpq.h"
+#include "index/counters.h"
 
 extern "C" {
 #include "access/heapam.h"
@@ -203,6 +204,7 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 				core::adc_sums(st.table.data(), s.m,
 							   reinterpret_cast<const uint8 *>(entries + s.code_at()), size, n,
 							   st.sums.data());
+				index::backend_counters.ivfpq_estimated += n;
 			}
 			for (int i = 0; i < n; i++)
 			{
@@ -345,7 +347,10 @@ exact_distance(IndexScanDesc scan, ScanState &st, ItemPointerData tid, float *ou
 	MemoryContextReset(st.row_context);
 	ExecClearTuple(st.slot);
 	if (usable)
+	{
 		*out = core::ranking_distance(s.metric)(st.query.data(), st.vector.data(), s.dims);
+		index::backend_counters.ivfpq_reranked++;
+	}
 	return usable;
 }
 
@@ -517,6 +522,7 @@ void
 start(IndexScanDesc scan, ScanState &st)
 {
 	st.started = true;
+	index::backend_counters.ivfpq_scans++;
 	if (st.fetch == nullptr)
 		open_heap(scan, st);
 	if (!set_query(scan, st))

@@ -11,7 +11,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(137);
+SELECT plan(138);
 
 -- ---------------------------------------------------------------------------
 -- the extension and the type
@@ -272,6 +272,7 @@ SELECT is((SELECT proretset FROM pg_proc WHERE oid = to_regprocedure('vecdb_ivfp
 SELECT has_function('vecdb_merge', ARRAY['regclass'], 'vecdb_merge(regclass) exists');
 SELECT function_returns('vecdb_merge', ARRAY['regclass'], 'bigint', 'vecdb_merge returns bigint');
 SELECT has_function('vecdb_hot_tier', ARRAY['regclass'], 'vecdb_hot_tier(regclass) exists');
+SELECT has_function('vecdb_backend_counters', ARRAY[]::text[], 'vecdb_backend_counters() exists');
 SELECT has_function('vecdb_ivfpq_info', ARRAY['regclass'], 'vecdb_ivfpq_info(regclass) exists');
 SELECT is(
 	(SELECT array_agg(a.n || ' ' || format_type(a.t, NULL) ORDER BY a.o)
