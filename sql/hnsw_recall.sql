@@ -174,3 +174,29 @@ SELECT (SELECT count(*) FROM vecdb_index_check('hnsw_items_l2')) = 0 AS l2,
 RESET vecdb.hnsw_ef_search;
 DROP TABLE hnsw_items, hnsw_queries;
 DROP FUNCTION hnsw_recall, hnsw_knn;
+
+-- (d) the heuristic's pruning orphans elements (m = 2 prunes hard: about
+-- one element in ten ends with no inbound link, whether inserted on pages
+-- or merged from the hot tier); every VACUUM links them again, with or
+-- without dead rows
+CREATE TABLE hnsw_pruned (id int, v vector(8));
+CREATE INDEX hnsw_pruned_sync ON hnsw_pruned USING hnsw (v vector_l2_ops)
+	WITH (m = 2, ef_construction = 8, streaming = off);
+CREATE INDEX hnsw_pruned_merged ON hnsw_pruned USING hnsw (v vector_l2_ops)
+	WITH (m = 2, ef_construction = 8);
+INSERT INTO hnsw_pruned SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 8) WHERE i > 0)
+	FROM generate_series(1, 2500) i;
+SELECT vecdb_merge('hnsw_pruned_merged');
+SELECT (SELECT count(*) FROM vecdb_index_check('hnsw_pruned_sync') WHERE problem LIKE '%unreachable%') > 100 AS sync_orphans,
+	(SELECT count(*) FROM vecdb_index_check('hnsw_pruned_merged') WHERE problem LIKE '%unreachable%') > 100 AS merged_orphans;
+VACUUM hnsw_pruned;
+SELECT (SELECT count(*) FROM vecdb_index_check('hnsw_pruned_sync')) AS sync_problems,
+	(SELECT count(*) FROM vecdb_index_check('hnsw_pruned_merged')) AS merged_problems;
+-- and after deletes
+DELETE FROM hnsw_pruned WHERE id % 3 = 0;
+INSERT INTO hnsw_pruned SELECT i, ARRAY(SELECT random()::real FROM generate_series(1, 8) WHERE i > 0)
+	FROM generate_series(2501, 3500) i;
+VACUUM hnsw_pruned;
+SELECT (SELECT count(*) FROM vecdb_index_check('hnsw_pruned_sync')) AS sync_problems,
+	(SELECT count(*) FROM vecdb_index_check('hnsw_pruned_merged')) AS merged_problems;
+DROP TABLE hnsw_pruned;

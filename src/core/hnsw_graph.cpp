@@ -207,7 +207,15 @@ BuildGraph::links(std::uint32_t id, int level, const std::uint32_t **out) const
 	return static_cast<int>(list[0]);
 }
 
-/* The Store of hnsw_search.h over the in-memory graph, for one query. */
+GraphParams
+BuildGraph::params() const
+{
+	const GraphShape &shape = header_->shape;
+	return {static_cast<int>(shape.m), static_cast<int>(shape.ef_construction), shape.dims,
+			distance_};
+}
+
+/* The Store of hnsw_search.h over the in-memory graph. */
 class GraphView
 {
 public:
@@ -218,6 +226,9 @@ public:
 	{
 	}
 
+	void set_query(const float *query) { query_ = query; }
+	void interruption_point() {}
+	void reset_visited() { ins_.visited.reset(g_.header_->capacity); }
 	bool visit(Ref r) { return ins_.visited.visit(r); }
 
 	int neighbours(Ref r, int level, Ref *out)
@@ -244,48 +255,29 @@ public:
 
 	float distance_to(Ref r) { return g_.distance(query_, g_.vector(r)); }
 
+	/* Under r's spinlock, as every reader of its lists takes it. */
+	bool rewrite_links(Ref r, int level, const std::vector<Ref> &before,
+					   const std::vector<Ref> &after)
+	{
+		BuildGraph::Node *n = g_.node(r);
+		SpinGuard guard(n->lock, ins_.stop);
+		std::uint32_t *list = g_.links_of(n, level);
+		if (list[0] != before.size() || !std::equal(before.begin(), before.end(), list + 1))
+			return false;
+		std::copy(after.begin(), after.end(), list + 1);
+		list[0] = static_cast<std::uint32_t>(after.size());
+		return true;
+	}
+
 private:
 	const BuildGraph &g_;
 	Inserter &ins_;
 	const float *query_;
 };
 
-/*
- * Link from -> to at level; when from's list is full, keep what the
- * heuristic chooses among its links and the new one, as hnswlib does.
- */
-void
-BuildGraph::connect(std::uint32_t from, std::uint32_t to, int level, Inserter &ins)
-{
-	Node *n = node(from);
-	const int capacity = max_links(static_cast<int>(header_->shape.m), level);
-	SpinGuard guard(n->lock, ins.stop);
-	std::uint32_t *list = links_of(n, level);
-	std::uint32_t count = list[0];
-	for (std::uint32_t i = 0; i < count; i++)
-		if (list[1 + i] == to)
-			return;
-	if (count < static_cast<std::uint32_t>(capacity))
-	{
-		list[1 + count] = to;
-		list[0] = count + 1;
-		return;
-	}
-
-	const float *base = vector(from);
-	ins.pool.clear();
-	ins.pool.push_back({distance(base, vector(to)), to});
-	for (std::uint32_t i = 0; i < count; i++)
-		ins.pool.push_back({distance(base, vector(list[1 + i])), list[1 + i]});
-	std::sort(ins.pool.begin(), ins.pool.end(),
-			  [](const auto &a, const auto &b) { return a.distance < b.distance; });
-	GraphView view(*this, ins, base);
-	select_neighbours(view, ins.pool, static_cast<std::size_t>(capacity), distance_,
-					  header_->shape.dims, ins.slots, ins.kept, ins.pruned);
-	for (std::size_t i = 0; i < ins.pruned.size(); i++)
-		list[1 + i] = ins.pruned[i].ref;
-	list[0] = static_cast<std::uint32_t>(ins.pruned.size());
-}
+/* Concurrent add()s rarely touch one list at once: a rewrite that keeps
+ * losing is given up (link_orphans reaches its element afterwards). */
+constexpr int rewrite_attempts = 64;
 
 bool
 BuildGraph::join_duplicate(std::uint32_t id, const float *v, std::uint64_t payload, Inserter &ins)
@@ -316,41 +308,15 @@ BuildGraph::add(const float *v, std::uint64_t payload, int level, Inserter &ins)
 
 	/* Search first: whether the vector duplicates an element is known only
 	 * once the base level has been searched. */
-	if (ins.chosen.size() < static_cast<std::size_t>(max_level + 1))
-		ins.chosen.resize(max_level + 1);
-	for (auto &c : ins.chosen)
+	GraphScratch<std::uint32_t> &sc = ins.scratch;
+	GraphView view(*this, ins, v);
+	for (auto &c : sc.chosen)
 		c.clear();
-
 	if (entry != no_node)
 	{
-		GraphView view(*this, ins, v);
-		ins.visited.reset(header_->capacity);
-		ins.layer.keep_spilled = false;
-		ins.layer.clear();
-		view.visit(entry);
-		ins.layer.seed({view.distance_to(entry), entry});
-
-		for (int l = top; l >= 0; l--)
-		{
-			bool linking = l <= level;
-			std::size_t ef = linking ? shape.ef_construction : 1;
-			search_layer(view, ins.layer, ef, l, max_links(static_cast<int>(shape.m), l));
-			ins.layer.sort_nearest();
-			if (linking)
-				select_neighbours(view, ins.layer.nearest, shape.m, distance_, shape.dims,
-								  ins.slots, ins.kept, ins.chosen[l]);
-			/* The next level starts afresh from what this one found. */
-			ins.found.swap(ins.layer.nearest);
-			ins.layer.clear();
-			ins.visited.reset(header_->capacity);
-			for (std::size_t i = 0; i < (linking ? ins.found.size() : 1); i++)
-			{
-				view.visit(ins.found[i].ref);
-				ins.layer.seed(ins.found[i]);
-			}
-			if (l == 0 && join_duplicate(ins.found[0].ref, v, payload, ins))
-				return AddResult::duplicate;
-		}
+		search_for_insert(view, sc, entry, top, level, params());
+		if (!sc.found.empty() && join_duplicate(sc.found[0].ref, v, payload, ins))
+			return AddResult::duplicate;
 	}
 
 	/* Claim link space for upper levels, then a node: a failure leaves no
@@ -375,16 +341,16 @@ BuildGraph::add(const float *v, std::uint64_t payload, int level, Inserter &ins)
 	for (int l = 0; l <= level; l++)
 	{
 		std::uint32_t *list = links_of(n, l);
-		const auto &chosen = ins.chosen[l];
-		for (std::size_t i = 0; i < chosen.size(); i++)
-			list[1 + i] = chosen[i].ref;
-		list[0] = static_cast<std::uint32_t>(chosen.size());
+		std::size_t count =
+			static_cast<std::size_t>(l) < sc.chosen.size() ? sc.chosen[l].size() : 0;
+		for (std::size_t i = 0; i < count; i++)
+			list[1 + i] = sc.chosen[l][i].ref;
+		list[0] = static_cast<std::uint32_t>(count);
 	}
 
 	/* Make it reachable: links from its new neighbours, level by level. */
-	for (int l = std::min(level, top); l >= 0; l--)
-		for (const auto &c : ins.chosen[l])
-			connect(c.ref, id, l, ins);
+	if (entry != no_node)
+		link_new_element(view, sc, id, level, top, params(), rewrite_attempts);
 
 	if (entry_guard.held())
 	{
@@ -394,87 +360,36 @@ BuildGraph::add(const float *v, std::uint64_t payload, int level, Inserter &ins)
 	return AddResult::added;
 }
 
+namespace {
+
+/* The reached set of link_orphans over dense ids. */
+class ReachedIds
+{
+public:
+	explicit ReachedIds(std::size_t n) : marks_(n, 0) {}
+	void clear() { std::fill(marks_.begin(), marks_.end(), 0); }
+	bool visit(std::uint32_t id) { return marks_[id] ? false : (marks_[id] = 1); }
+	bool contains(std::uint32_t id) const { return marks_[id] != 0; }
+
+private:
+	std::vector<std::uint8_t> marks_;
+};
+
+} // namespace
+
 std::size_t
 BuildGraph::link_orphans(Inserter &ins)
 {
 	const std::uint32_t n = size();
 	if (n < 2)
 		return 0;
-	std::vector<std::uint8_t> reached(n, 0);
-	std::vector<std::uint32_t> queue;
-	auto walk = [&](std::uint32_t from) {
-		queue.assign(1, from);
-		reached[from] = 1;
-		while (!queue.empty())
-		{
-			std::uint32_t id = queue.back();
-			queue.pop_back();
-			const std::uint32_t *list;
-			int count = links(id, 0, &list);
-			for (int i = 0; i < count; i++)
-				if (!reached[list[i]])
-				{
-					reached[list[i]] = 1;
-					queue.push_back(list[i]);
-				}
-		}
-	};
-
-	std::size_t linked = 0;
-	std::vector<Candidate<std::uint32_t>> near;
-	/* A replaced link may orphan its target in turn: a few rounds settle. */
-	for (int round = 0; round < 16; round++)
-	{
-		std::fill(reached.begin(), reached.end(), 0);
-		walk(header_->entry);
-		std::size_t before = linked;
-		for (std::uint32_t u = 0; u < n; u++)
-		{
-			if (reached[u])
-				continue;
-			search(vector(u), 8, header_->shape.ef_construction, ins, near);
-			/* The nearest reached element with room, else the nearest. */
-			const std::uint32_t capacity = 2 * header_->shape.m;
-			std::uint32_t host = no_node;
-			for (const auto &c : near)
-				if (c.ref != u && reached[c.ref])
-				{
-					if (host == no_node)
-						host = c.ref;
-					if (links_of(node(c.ref), 0)[0] < capacity)
-					{
-						host = c.ref;
-						break;
-					}
-				}
-			if (host == no_node)
-				host = header_->entry;
-			/* Append, or take the place of the host's farthest link. */
-			std::uint32_t *list = links_of(node(host), 0);
-			if (list[0] < capacity)
-				list[1 + list[0]++] = u;
-			else
-			{
-				std::uint32_t farthest = 0;
-				float worst = -1;
-				for (std::uint32_t i = 0; i < list[0]; i++)
-				{
-					float d = distance(vector(host), vector(list[1 + i]));
-					if (d > worst)
-					{
-						worst = d;
-						farthest = i;
-					}
-				}
-				list[1 + farthest] = u;
-			}
-			linked++;
-			walk(u);
-		}
-		if (linked == before)
-			break;
-	}
-	return linked;
+	std::vector<std::uint32_t> elements(n);
+	for (std::uint32_t id = 0; id < n; id++)
+		elements[id] = id;
+	ReachedIds reached(n);
+	GraphView view(*this, ins, nullptr);
+	return hnsw::link_orphans(view, ins.scratch, reached, elements, header_->entry,
+							  header_->top_level, params(), [](std::uint32_t) { return false; });
 }
 
 void
@@ -485,26 +400,11 @@ BuildGraph::search(const float *query, std::size_t k, std::size_t ef, Inserter &
 	if (header_->entry == no_node)
 		return;
 	GraphView view(*this, ins, query);
-	ins.visited.reset(header_->capacity);
-	ins.layer.keep_spilled = false;
-	ins.layer.clear();
-	view.visit(header_->entry);
-	ins.layer.seed({view.distance_to(header_->entry), header_->entry});
-	for (int l = header_->top_level; l >= 0; l--)
-	{
-		search_layer(view, ins.layer, l == 0 ? std::max(ef, k) : 1, l,
-					 max_links(static_cast<int>(header_->shape.m), l));
-		ins.layer.sort_nearest();
-		if (l == 0)
-			break;
-		Candidate<std::uint32_t> best = ins.layer.nearest[0];
-		ins.layer.clear();
-		ins.visited.reset(header_->capacity);
-		view.visit(best.ref);
-		ins.layer.seed(best);
-	}
-	out.assign(ins.layer.nearest.begin(),
-			   ins.layer.nearest.begin() + std::min(k, ins.layer.nearest.size()));
+	LayerSearch<std::uint32_t> &layer = ins.scratch.layer;
+	search_graph(view, layer, header_->entry, header_->top_level, std::max(ef, k),
+				 static_cast<int>(header_->shape.m), false);
+	layer.sort_nearest();
+	out.assign(layer.nearest.begin(), layer.nearest.begin() + std::min(k, layer.nearest.size()));
 }
 
 } // namespace vecdb::core::hnsw

@@ -49,13 +49,7 @@ private:
 	friend class BuildGraph;
 	friend class GraphView;
 	VisitedEpochs visited;
-	LayerSearch<std::uint32_t> layer;
-	std::vector<std::vector<Candidate<std::uint32_t>>> chosen; /* per level */
-	std::vector<Candidate<std::uint32_t>> pool;                /* a full list and its newcomer */
-	std::vector<Candidate<std::uint32_t>> pruned;              /* what the heuristic kept */
-	std::vector<Candidate<std::uint32_t>> found;               /* one level's result */
-	std::vector<float> slots;
-	std::vector<const float *> kept;
+	GraphScratch<std::uint32_t> scratch;
 };
 
 class BuildGraph
@@ -125,7 +119,7 @@ private:
 	Node *node(std::uint32_t id) const;
 	std::uint32_t *links_of(Node *n, int level) const;
 	float distance(const float *a, const float *b) const;
-	void connect(std::uint32_t from, std::uint32_t to, int level, Inserter &ins);
+	GraphParams params() const;
 	bool join_duplicate(std::uint32_t id, const float *vector, std::uint64_t payload,
 						Inserter &ins);
 

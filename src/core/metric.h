@@ -36,6 +36,17 @@ metric_normalizes(Metric metric)
 }
 
 /* The SQL operator's value from a ranking distance. */
+/*
+ * Distance order, NaN last: a damaged vector's NaN distance must not break
+ * the strict weak order that std::sort and the std heaps rely on (with an
+ * unordered comparator std::sort may read past the end of its range).
+ */
+inline bool
+nearer(float a, float b)
+{
+	return a < b || (std::isnan(b) && !std::isnan(a));
+}
+
 inline double
 sql_distance(Metric metric, float ranking)
 {

@@ -221,6 +221,7 @@ public:
 	/* Drop the pin kept between reads; before leaving the AM's callback. */
 	void release();
 	void set_query(const float *query) { query_ = query; }
+	void interruption_point() { CHECK_FOR_INTERRUPTS(); }
 	void reset_visited();
 	std::size_t visited_count() const;
 	/* distances to the query computed since the graph was made */
@@ -231,6 +232,9 @@ public:
 	void distances(const Ref *refs, int n, float *out);
 	const float *vector(Ref r, float *slot);
 	float distance_to(Ref r);
+	/* rewrite_links() below, after dropping the pin kept between reads */
+	bool rewrite_links(Ref r, int level, const std::vector<Ref> &before,
+					   const std::vector<Ref> &after);
 
 	/* Skip elements that are deleted or free when collecting neighbours. */
 	bool skip_dead = false;

@@ -31,94 +31,30 @@ namespace {
 using core::hnsw::Candidate;
 using core::hnsw::LayerSearch;
 
-/* One insert's C++ state: the graph on pages and the search's buffers. */
+/* One insert's C++ state: the graph on pages and the algorithms' buffers
+ * (here, not on a stack an ERROR would unwind). */
 struct Inserting
 {
 	PageGraph graph;
-	LayerSearch<uint64> layer;
-	std::vector<std::vector<Candidate<uint64>>> chosen;
-	std::vector<Candidate<uint64>> found;
-	std::vector<Candidate<uint64>> pool;
-	std::vector<float> slots;
-	std::vector<const float *> kept;
-	/* connect()'s working lists, here so that an ERROR inside it leaves no
-	 * C++ object behind on the stack */
-	std::vector<uint64> before, after;
-	std::vector<Candidate<uint64>> kept_links;
-	std::vector<float> base, other; /* vectors, when pruning a list */
+	core::hnsw::GraphScratch<uint64> scratch;
+	std::vector<float> other; /* a vector, when comparing for a duplicate */
 
-	Inserting(Relation index, const Shape &s)
-		: graph(index, s), chosen(max_level + 1), base(s.dims), other(s.dims)
+	Inserting(Relation index, const Shape &s) : graph(index, s), other(s.dims)
 	{
+		scratch.chosen.resize(max_level + 1); /* none yet, on every level */
+	}
+
+	core::hnsw::GraphParams params() const
+	{
+		const Shape &s = graph.shape();
+		return {s.m, s.ef_construction, static_cast<std::size_t>(s.dims), graph.distance_fn()};
 	}
 };
 
-void
-read_list(Inserting &ins, uint64 ref, int level, std::vector<uint64> &list)
-{
-	int room = core::hnsw::max_links(ins.graph.shape().m, level);
-	list.resize(room);
-	list.resize(ins.graph.neighbours(ref, level, list.data()));
-}
-
-/*
- * Add a link from -> to at level, pruning from's list when it is full;
- * whether from's list holds to afterwards. force keeps to in the list
- * (in place of the farthest link), so that no element goes unlinked.
- */
-bool
-connect(Inserting &ins, uint64 from, uint64 to, int level, bool force = false)
-{
-	const Shape &s = ins.graph.shape();
-	int room = core::hnsw::max_links(s.m, level);
-	std::vector<uint64> &before = ins.before, &after = ins.after;
-	core::DistanceFn distance = ins.graph.distance_fn();
-	for (int attempt = 0; attempt < 5; attempt++)
-	{
-		read_list(ins, from, level, before);
-		if (std::find(before.begin(), before.end(), to) != before.end())
-		{
-			ins.graph.release(); /* read_list kept from's page pinned */
-			return true;
-		}
-		after = before;
-		if (static_cast<int>(before.size()) < room)
-			after.push_back(to);
-		else
-		{
-			/* Full: keep what the heuristic picks among the links and the
-			 * newcomer, by distance to from. */
-			const float *base = ins.graph.vector(from, ins.base.data());
-			ins.pool.clear();
-			for (uint64 r : before)
-				ins.pool.push_back(
-					{distance(base, ins.graph.vector(r, ins.other.data()), s.dims), r});
-			ins.pool.push_back(
-				{distance(base, ins.graph.vector(to, ins.other.data()), s.dims), to});
-			std::sort(ins.pool.begin(), ins.pool.end(),
-					  [](const auto &a, const auto &b) { return a.distance < b.distance; });
-			core::hnsw::select_neighbours(ins.graph, ins.pool, room, distance, s.dims, ins.slots,
-										  ins.kept, ins.kept_links);
-			after.clear();
-			for (const auto &c : ins.kept_links)
-				after.push_back(c.ref);
-			if (force && std::find(after.begin(), after.end(), to) == after.end())
-			{
-				/* the pool is sorted: its last member is the farthest */
-				after.assign(before.begin(), before.end());
-				uint64 farthest = ins.pool.back().ref == to ? ins.pool[ins.pool.size() - 2].ref
-															: ins.pool.back().ref;
-				*std::find(after.begin(), after.end(), farthest) = to;
-			}
-		}
-		ins.graph.release();
-		if (rewrite_links(ins.graph.index(), s, from, level, before, after))
-			return std::find(after.begin(), after.end(), to) != after.end();
-	}
-	/* Lost every race: this one link is missing; the element stays reachable
-	 * through its other neighbours (or VACUUM links it). */
-	return false;
-}
+/* Rewrites of one list that may lose to concurrent inserts before the link
+ * is given up (the element stays reachable through its other neighbours,
+ * or VACUUM links it). */
+constexpr int rewrite_attempts = 5;
 
 /* Add heaptid to the element at ref if it holds exactly this vector. */
 bool
@@ -202,7 +138,7 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 	for (int l = 0; l <= level; l++)
 	{
 		ItemPointerData *links = element_links(e, s, l);
-		const auto &chosen = ins.chosen[l];
+		const auto &chosen = ins.scratch.chosen[l];
 		for (std::size_t i = 0; i < chosen.size(); i++)
 			ItemPointerSet(&links[i], ref_block(chosen[i].ref), ref_offset(chosen[i].ref));
 	}
@@ -291,51 +227,13 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, I
 				tier::MergeMark *mark)
 {
 	PageGraph &g = ins.graph;
-	const Shape &s = g.shape();
 	g.set_query(v);
 	g.skip_dead = true;
-	g.reset_visited();
-	ins.layer.clear();
-	g.visit(entry.ref);
-	ins.layer.seed({g.distance_to(entry.ref), entry.ref});
-
-	for (int l = entry.level; l >= 0; l--)
-	{
-		bool linking = l <= level;
-		core::hnsw::search_layer(g, ins.layer, linking ? s.ef_construction : 1, l,
-								 core::hnsw::max_links(s.m, l));
-		ins.layer.sort_nearest();
-		ins.found.swap(ins.layer.nearest);
-		/* Dead elements guided the search; none becomes a neighbour. */
-		while (!ins.found.empty() && std::isinf(ins.found.back().distance))
-			ins.found.pop_back();
-		if (linking)
-			core::hnsw::select_neighbours(g, ins.found, s.m, g.distance_fn(), s.dims, ins.slots,
-										  ins.kept, ins.chosen[l]);
-		if (l == 0 && heaptid != nullptr && !ins.found.empty() &&
-			maybe_identical(ins, ins.found[0], v))
-		{
-			g.release();
-			if (join_duplicate(g.index(), s, ins.found[0].ref, v, heaptid, mark))
-				return true;
-		}
-
-		ins.layer.clear();
-		g.reset_visited();
-		if (ins.found.empty())
-		{
-			g.visit(entry.ref);
-			ins.layer.seed({g.distance_to(entry.ref), entry.ref});
-		}
-		for (std::size_t i = 0;
-			 i < (linking ? ins.found.size() : std::min<std::size_t>(ins.found.size(), 1)); i++)
-		{
-			g.visit(ins.found[i].ref);
-			ins.layer.seed(ins.found[i]);
-		}
-	}
+	core::hnsw::search_for_insert(g, ins.scratch, entry.ref, entry.level, level, ins.params());
+	const auto &found = ins.scratch.found;
+	bool identical = heaptid != nullptr && !found.empty() && maybe_identical(ins, found[0], v);
 	g.release();
-	return false;
+	return identical && join_duplicate(g.index(), g.shape(), found[0].ref, v, heaptid, mark);
 }
 
 } // namespace
@@ -365,17 +263,12 @@ lock_for_level(Relation index, int level, Entry *entry)
 void
 link_element(Inserting &ins, Relation index, const Entry &entry, int level, uint64 ref)
 {
-	pg::guarded([&] {
-		bool linked = false;
-		for (int l = Min(level, entry.level); l >= 0; l--)
-			for (const auto &c : ins.chosen[l])
-				linked |= connect(ins, c.ref, ref, l) && l == 0;
-		/* Every neighbour pruned it away: make its nearest keep it, or
-		 * no search could reach it. */
-		if (!linked && entry.level >= 0 && !ins.chosen[0].empty())
-			connect(ins, ins.chosen[0][0].ref, ref, 0, true);
-	});
-	/* No pin may outlive the call, whatever path connect() took. */
+	if (entry.level >= 0)
+		pg::guarded([&] {
+			core::hnsw::link_new_element(ins.graph, ins.scratch, ref, level, entry.level,
+										 ins.params(), rewrite_attempts);
+		});
+	/* No pin may outlive the call, whatever path the links took. */
 	ins.graph.release();
 	if (level > entry.level)
 		update_meta(index, static_cast<int16>(level), ref_block(ref), ref_offset(ref),
@@ -442,7 +335,7 @@ link_merging(Relation index, const Shape &s)
 			if (entry.level >= 0)
 				pg::guarded([&] {
 					find_neighbours(*ins, entry, level, v, nullptr, nullptr);
-					for (auto &chosen : ins->chosen)
+					for (auto &chosen : ins->scratch.chosen)
 						chosen.erase(std::remove_if(chosen.begin(), chosen.end(),
 													[&](const auto &c) { return c.ref == ref; }),
 									 chosen.end());

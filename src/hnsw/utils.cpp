@@ -434,30 +434,21 @@ void
 search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, const Entry &entry, int ef,
 				  bool keep_spilled)
 {
-	g.reset_visited();
-	layer.clear();
-	layer.keep_spilled = false;
-	g.visit(entry.ref);
-	layer.seed({g.distance_to(entry.ref), entry.ref});
-	for (int l = entry.level; l >= 1; l--)
-	{
-		core::hnsw::search_layer(g, layer, 1, l, core::hnsw::max_links(g.shape().m, l));
-		layer.sort_nearest();
-		auto best = layer.nearest[0];
-		layer.clear();
-		g.reset_visited();
-		g.visit(best.ref);
-		layer.seed(best);
-	}
-	if (g.visit(entry.ref))
-		layer.seed({g.distance_to(entry.ref), entry.ref});
-	layer.keep_spilled = keep_spilled;
-	core::hnsw::search_layer(g, layer, ef, 0, core::hnsw::max_links(g.shape().m, 0));
+	core::hnsw::search_graph(g, layer, entry.ref, entry.level, static_cast<std::size_t>(ef),
+							 g.shape().m, keep_spilled);
 }
 
 } // namespace vecdb::hnsw
 
 namespace vecdb::hnsw {
+
+bool
+PageGraph::rewrite_links(Ref r, int level, const std::vector<Ref> &before,
+						 const std::vector<Ref> &after)
+{
+	release();
+	return hnsw::rewrite_links(index_, shape_, r, level, before, after);
+}
 
 bool
 rewrite_links(Relation index, const Shape &s, uint64 ref, int level,

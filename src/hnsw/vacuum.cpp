@@ -50,23 +50,25 @@ using core::hnsw::Candidate;
 struct Vacuuming
 {
 	PageGraph graph;
+	core::hnsw::GraphScratch<uint64> scratch;
 	core::VisitedHash dead;
 	std::vector<BlockNumber> dead_pages;
-	std::vector<float> vector;
-	std::vector<uint64> links, dead_links, after;
-	std::vector<Candidate<uint64>> pool, kept;
-	std::vector<float> slots, other;
-	std::vector<const float *> kept_vectors;
+	std::vector<float> vector, other;
+	std::vector<uint64> links, dead_links, candidates;
 	core::VisitedHash seen;
 	std::vector<std::pair<uint64, int>> to_repair; /* one page's */
-	std::vector<std::pair<uint64, int>> live;      /* every live element */
+	std::vector<uint64> live;                      /* every live element */
 	core::VisitedHash reached;
-	std::vector<uint64> walk;
-	core::hnsw::LayerSearch<uint64> layer;
 	uint64 best = 0; /* highest live element */
 	int best_level = -1;
 
 	Vacuuming(Relation index, const Shape &s) : graph(index, s), vector(s.dims), other(s.dims) {}
+
+	core::hnsw::GraphParams params() const
+	{
+		const Shape &s = graph.shape();
+		return {s.m, s.ef_construction, static_cast<std::size_t>(s.dims), graph.distance_fn()};
+	}
 };
 
 /* Pass 1 on one page; returns whether any element on it is now deleted. */
@@ -134,7 +136,6 @@ repair_list(Vacuuming &vac, uint64 ref, int l, const float *base)
 {
 	PageGraph &g = vac.graph;
 	const Shape &s = g.shape();
-	core::DistanceFn distance = g.distance_fn();
 	int room = core::hnsw::max_links(s.m, l);
 	vac.links.resize(room);
 	vac.links.resize(g.neighbours(ref, l, vac.links.data()));
@@ -144,12 +145,13 @@ repair_list(Vacuuming &vac, uint64 ref, int l, const float *base)
 	if (!has_dead)
 		return true;
 
-	vac.pool.clear();
+	/* the live links, and the dead links' live links */
+	vac.candidates.clear();
 	vac.seen.clear();
 	vac.seen.visit(ref);
 	auto consider = [&](uint64 r) {
 		if (!vac.dead.contains(r) && vac.seen.visit(r))
-			vac.pool.push_back({distance(base, g.vector(r, vac.other.data()), s.dims), r});
+			vac.candidates.push_back(r);
 	};
 	for (uint64 r : vac.links)
 	{
@@ -163,15 +165,8 @@ repair_list(Vacuuming &vac, uint64 ref, int l, const float *base)
 		for (uint64 r2 : vac.dead_links)
 			consider(r2);
 	}
-	std::sort(vac.pool.begin(), vac.pool.end(),
-			  [](const auto &a, const auto &b) { return a.distance < b.distance; });
-	core::hnsw::select_neighbours(g, vac.pool, room, distance, s.dims, vac.slots, vac.kept_vectors,
-								  vac.kept);
-	g.release();
-	vac.after.clear();
-	for (const auto &c : vac.kept)
-		vac.after.push_back(c.ref);
-	return rewrite_links(g.index(), s, ref, l, vac.links, vac.after);
+	core::hnsw::choose_links(g, vac.scratch, base, vac.candidates, l, vac.params());
+	return g.rewrite_links(ref, l, vac.links, vac.scratch.after);
 }
 
 /* Pass 2 for one element: new links at every level where it had dead ones. */
@@ -244,116 +239,22 @@ repair_links(IndexVacuumInfo *info, Vacuuming &vac)
 	}
 }
 
-/* Mark what start reaches on the base level, not passing dead elements. */
-void
-walk_from(Vacuuming &vac, uint64 start)
-{
-	PageGraph &g = vac.graph;
-	const Shape &s = g.shape();
-	if (!vac.reached.visit(start))
-		return;
-	vac.walk.assign(1, start);
-	vac.links.resize(2 * s.m);
-	while (!vac.walk.empty())
-	{
-		uint64 ref = vac.walk.back();
-		vac.walk.pop_back();
-		int n = g.neighbours(ref, 0, vac.links.data());
-		for (int i = 0; i < n; i++)
-			if (!vac.dead.contains(vac.links[i]) && vac.reached.visit(vac.links[i]))
-				vac.walk.push_back(vac.links[i]);
-	}
-}
-
-/*
- * Link one orphan from the nearest element the entry point reaches: one
- * with room in its base list if the search found any, else the nearest,
- * whose farthest link it replaces.
- */
-void
-link_orphan(Vacuuming &vac, const Entry &entry, uint64 orphan)
-{
-	PageGraph &g = vac.graph;
-	const Shape &s = g.shape();
-	const std::size_t room = 2 * s.m;
-	g.set_query(g.vector(orphan, vac.vector.data()));
-	g.skip_dead = true;
-	search_from_entry(g, vac.layer, entry, s.ef_construction, false);
-	vac.layer.sort_nearest();
-	uint64 host = entry.ref;
-	bool host_has_room = false;
-	for (const auto &c : vac.layer.nearest)
-	{
-		if (c.ref == orphan || std::isinf(c.distance) || !vac.reached.contains(c.ref))
-			continue;
-		vac.links.resize(room);
-		vac.links.resize(g.neighbours(c.ref, 0, vac.links.data()));
-		if (host == entry.ref && !host_has_room)
-			host = c.ref;
-		if (vac.links.size() < room)
-		{
-			host = c.ref;
-			host_has_room = true;
-			break;
-		}
-	}
-
-	vac.links.resize(room);
-	vac.links.resize(g.neighbours(host, 0, vac.links.data()));
-	vac.after = vac.links;
-	if (vac.after.size() < room)
-		vac.after.push_back(orphan);
-	else
-	{
-		const float *hv = g.vector(host, vac.other.data());
-		std::vector<float> &tmp = vac.slots;
-		tmp.resize(s.dims);
-		std::size_t farthest = 0;
-		float worst = -1;
-		for (std::size_t i = 0; i < vac.links.size(); i++)
-		{
-			float d = g.distance_fn()(hv, g.vector(vac.links[i], tmp.data()), s.dims);
-			if (d > worst)
-			{
-				worst = d;
-				farthest = i;
-			}
-		}
-		vac.after[farthest] = orphan;
-	}
-	g.release();
-	rewrite_links(g.index(), s, host, 0, vac.links, vac.after);
-}
-
 /*
  * Repairs and earlier pruning can leave a live element that no list
- * names: a search could never return it. Give each such element a link.
- * A replaced link can orphan its target in turn, so walk again until a
- * round links nothing (a few rounds settle it, as in the build).
+ * names: a search could never return it. Link each such element
+ * (core::hnsw::link_orphans), walking past no dead element: those are
+ * about to be freed.
  */
 void
 link_orphans(Vacuuming &vac, const Entry &entry)
 {
 	if (entry.level < 0)
 		return;
-	for (int round = 0; round < 8; round++)
-	{
-		vac.reached.clear();
-		walk_from(vac, entry.ref);
-		bool linked = false;
-		for (const auto &[orphan, level] : vac.live)
-		{
-			if (vac.reached.contains(orphan))
-				continue;
-			CHECK_FOR_INTERRUPTS();
-			link_orphan(vac, entry, orphan);
-			walk_from(vac, orphan);
-			linked = true;
-		}
-		if (!linked)
-			break;
-	}
-	vac.graph.release();
+	PageGraph &g = vac.graph;
+	g.skip_dead = true;
+	core::hnsw::link_orphans(g, vac.scratch, vac.reached, vac.live, entry.ref, entry.level,
+							 vac.params(), [&](uint64 r) { return vac.dead.contains(r); });
+	g.release();
 }
 
 /* Pass 3 on one page. */
@@ -410,7 +311,7 @@ collect_live(IndexVacuumInfo *info, Vacuuming &vac, bool may_nap)
 			ElementTuple *e = element_at(page, off, s);
 			if (e == nullptr || (e->flags & (element_free | element_deleted)))
 				continue;
-			pg::guarded([&] { vac.live.push_back({ref_of(blkno, off), e->level}); });
+			pg::guarded([&] { vac.live.push_back(ref_of(blkno, off)); });
 			if (e->level > vac.best_level)
 			{
 				vac.best_level = e->level;
@@ -502,7 +403,18 @@ vacuum_cleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		return stats;
 	/* VACUUM, and so autovacuum, empties the hot tier: without the merge
 	 * worker, it is what keeps the tier small besides back-pressure */
-	merge(info->index, tier::MergeGoal{-1, false, -1});
+	int64 merged = merge(info->index, tier::MergeGoal{-1, false, -1});
+	/* Inserts' pruning, the merge's included, can leave an element no list
+	 * names (bulk_delete links those it finds, but it runs only when rows
+	 * died, and before the merge): every VACUUM leaves none. */
+	if (stats == nullptr || merged > 0)
+	{
+		Shape s = read_shape(info->index);
+		Vacuuming *vac = pg::make_owned<Vacuuming>(info->index, s);
+		collect_live(info, *vac, true);
+		Entry entry = read_entry(info->index);
+		pg::guarded([&] { link_orphans(*vac, entry); });
+	}
 	if (stats == nullptr)
 	{
 		stats = static_cast<IndexBulkDeleteResult *>(palloc0(sizeof(IndexBulkDeleteResult)));

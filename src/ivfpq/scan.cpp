@@ -70,7 +70,7 @@ struct Candidate
 bool
 farther(const Candidate &a, const Candidate &b)
 {
-	return a.distance > b.distance;
+	return core::nearer(b.distance, a.distance);
 }
 
 struct ScanState
@@ -159,7 +159,11 @@ prepare_search(ScanState &st)
 								 model.centroids.data() + static_cast<Size>(list) * s.dims, s.dims)
 					  : 0.0f,
 			list};
-	std::sort(st.lists.begin(), st.lists.end());
+	/* a damaged centroid's NaN distance sorts last */
+	std::sort(st.lists.begin(), st.lists.end(), [](const auto &a, const auto &b) {
+		return core::nearer(a.first, b.first) ||
+			   (!core::nearer(b.first, a.first) && a.second < b.second);
+	});
 	if (!s.trained)
 		return;
 	st.table.resize(static_cast<Size>(s.m) * core::ProductQuantizer::ksub);

@@ -35,9 +35,8 @@ reserve(Collected &c, int n)
 void
 sort_hot_rows(HotRow *rows, int count)
 {
-	std::sort(rows, rows + count, [](const HotRow &a, const HotRow &b) {
-		return a.distance < b.distance || (!std::isnan(a.distance) && std::isnan(b.distance));
-	});
+	std::sort(rows, rows + count,
+			  [](const HotRow &a, const HotRow &b) { return core::nearer(a.distance, b.distance); });
 }
 
 void

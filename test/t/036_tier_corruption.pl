@@ -901,6 +901,7 @@ for my $round (@plan)
 		map { "($_, '" . random_vector_text($dims) . "')" } $first_id .. $last_id);
 
 	my %res;
+	my $failures_before = @failures;
 	my $run = sub {
 		my ($name, $sql) = @_;
 		$res{$name} = run_sql($sql, "$what: $name");
@@ -959,6 +960,9 @@ for my $round (@plan)
 	my $bystander = $node->safe_psql('postgres', $bystander_sql);
 	push @failures, "$what: bystander table changed" if $bystander ne $bystander_before;
 
+	# each failure also in the round's notes, beside the damage that caused
+	# it (the summary below comes after every round's output)
+	note "FAILED: $_" for @failures[ $failures_before .. $#failures ];
 	my $check = $res{check};
 	my ($problems, $kinds) = $check->{state} eq 'ok' ? split(/\|/, $check->{out}, 2) : (undef, '');
 	$kinds //= '';
