@@ -7,10 +7,13 @@
  * once, for what the table really holds. When the graph would outgrow the
  * memory, what was built is written out and the remaining rows go through
  * the ordinary on-page insert: slower, same graph quality, and a NOTICE.
+ * Those inserts write unlogged (index/page_write.h), and are logged in the
+ * same bulk at the end.
  */
 #include "hnsw/hnsw.h"
 #include "core/hnsw_graph.h"
 #include "pg/init_fork.h"
+#include "index/page_write.h"
 
 extern "C" {
 #include "access/parallel.h"
@@ -282,7 +285,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 						 errhint("Increase maintenance_work_mem to speed up builds.")));
 				MemoryContextSwitchTo(old);
 				write_graph(st);
-				log_all_pages(index);
+				/* the rest unlogged: build() logs every page at its end */
+				index::begin_unlogged_build(index);
 				old = MemoryContextSwitchTo(st->row_context);
 				st->on_pages = true;
 			}
@@ -487,13 +491,20 @@ build(Relation heap, Relation index, IndexInfo *info)
 	new (st.graph) BuildGraph(BuildGraph::create(memory, shape, capacity, upper));
 	st.inserter = pg::make_owned<Inserter>();
 
-	double reltuples =
-		table_index_build_scan(heap, index, info, true, true, build_callback, &st, nullptr);
-	if (!st.on_pages)
+	double reltuples = 0;
+	PG_TRY();
 	{
-		write_graph(&st);
-		log_all_pages(index);
+		reltuples =
+			table_index_build_scan(heap, index, info, true, true, build_callback, &st, nullptr);
 	}
+	PG_FINALLY();
+	{
+		index::end_unlogged_build();
+	}
+	PG_END_TRY();
+	if (!st.on_pages)
+		write_graph(&st);
+	log_all_pages(index);
 	pfree(memory);
 
 	auto *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));

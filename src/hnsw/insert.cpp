@@ -12,6 +12,7 @@
  * only when one raises the graph's top level.
  */
 #include "hnsw/hnsw.h"
+#include "index/page_write.h"
 
 extern "C" {
 #include "common/pg_prng.h"
@@ -56,6 +57,20 @@ struct Inserting
  * or VACUUM links it). */
 constexpr int rewrite_attempts = 5;
 
+/* Finish w, with mark registered in its record (a merge's; a merge never
+ * runs in a build, so its writes are always logged). */
+void
+finish(index::PageWrite &w, tier::MergeMark *mark)
+{
+	if (mark == nullptr)
+		w.finish();
+	else
+	{
+		Assert(w.logged());
+		tier::finish_write(w.state(), mark);
+	}
+}
+
 /* Add heaptid to the element at ref if it holds exactly this vector. */
 bool
 join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemPointer heaptid,
@@ -63,8 +78,8 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 {
 	Buffer buf = ReadBuffer(index, ref_block(ref));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	GenericXLogState *state = GenericXLogStart(index);
-	Page page = GenericXLogRegisterBuffer(state, buf, 0);
+	index::PageWrite w(index);
+	Page page = w.add(buf);
 	ElementTuple *e = element_at(page, ref_offset(ref), s);
 	bool joined = e != nullptr && !(e->flags & (element_deleted | element_free)) &&
 				  e->heaptid_count < heaptids_per_element &&
@@ -72,10 +87,10 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 	if (joined)
 	{
 		e->heaptids[e->heaptid_count++] = *heaptid;
-		tier::finish_write(state, mark);
+		finish(w, mark);
 	}
 	else
-		GenericXLogAbort(state);
+		w.abort();
 	UnlockReleaseBuffer(buf);
 	return joined;
 }
@@ -97,8 +112,10 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 			if (element_at(p, off, s) == nullptr)
 				return 0;
 	}
-	GenericXLogState *state = GenericXLogStart(index);
-	Page page = GenericXLogRegisterBuffer(state, buf, fresh ? GENERIC_XLOG_FULL_IMAGE : 0);
+	/* Unlogged (a build), nothing below changes the page before an abort
+	 * but init_page of a fresh one, which PageAddItem then fills. */
+	index::PageWrite w(index);
+	Page page = w.add(buf, fresh);
 	if (fresh)
 		init_page(page, page_elements);
 	OffsetNumber placed = InvalidOffsetNumber;
@@ -130,7 +147,7 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 	}
 	if (placed == InvalidOffsetNumber)
 	{
-		GenericXLogAbort(state);
+		w.abort();
 		return 0;
 	}
 
@@ -150,11 +167,11 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 	if (mark != nullptr)
 	{
 		metabuf = lock_meta_for_write(index);
-		MetaPage *meta = meta_of(GenericXLogRegisterBuffer(state, metabuf, 0));
+		MetaPage *meta = meta_of(w.add(metabuf));
 		meta->merging_blkno = BufferGetBlockNumber(buf);
 		meta->merging_offno = placed;
 	}
-	tier::finish_write(state, mark);
+	finish(w, mark);
 	if (BufferIsValid(metabuf))
 		UnlockReleaseBuffer(metabuf);
 	return ref_of(BufferGetBlockNumber(buf), placed);

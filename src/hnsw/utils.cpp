@@ -4,6 +4,7 @@
  * Store for the search templates of src/core.
  */
 #include "hnsw/hnsw.h"
+#include "index/page_write.h"
 #include "core/visited.h"
 #include "type/vector.h"
 
@@ -133,9 +134,8 @@ update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNu
 			BlockNumber insert_blkno)
 {
 	Buffer buf = lock_meta_for_write(index);
-	GenericXLogState *state = GenericXLogStart(index);
-	Page page = GenericXLogRegisterBuffer(state, buf, 0);
-	MetaPage *meta = meta_of(page);
+	index::PageWrite w(index);
+	MetaPage *meta = meta_of(w.add(buf));
 	if (entry_blkno != InvalidBlockNumber)
 	{
 		meta->entry_level = entry_level;
@@ -150,7 +150,7 @@ update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNu
 	}
 	if (insert_blkno != InvalidBlockNumber)
 		meta->insert_blkno = insert_blkno;
-	GenericXLogFinish(state);
+	w.finish();
 	UnlockReleaseBuffer(buf);
 }
 
@@ -400,11 +400,11 @@ void
 set_merging(Relation index, uint64 ref)
 {
 	Buffer buf = lock_meta_for_write(index);
-	GenericXLogState *state = GenericXLogStart(index);
-	MetaPage *meta = meta_of(GenericXLogRegisterBuffer(state, buf, 0));
+	index::PageWrite w(index);
+	MetaPage *meta = meta_of(w.add(buf));
 	meta->merging_blkno = ref == 0 ? InvalidBlockNumber : ref_block(ref);
 	meta->merging_offno = ref == 0 ? InvalidOffsetNumber : ref_offset(ref);
-	GenericXLogFinish(state);
+	w.finish();
 	UnlockReleaseBuffer(buf);
 }
 
@@ -456,8 +456,8 @@ rewrite_links(Relation index, const Shape &s, uint64 ref, int level,
 {
 	Buffer buf = ReadBuffer(index, ref_block(ref));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	GenericXLogState *state = GenericXLogStart(index);
-	Page page = GenericXLogRegisterBuffer(state, buf, 0);
+	index::PageWrite w(index);
+	Page page = w.add(buf);
 	ElementTuple *e = element_at(page, ref_offset(ref), s);
 	bool same = e != nullptr && level <= e->level && !(e->flags & element_free);
 	int room = core::hnsw::max_links(s.m, level);
@@ -470,7 +470,7 @@ rewrite_links(Relation index, const Shape &s, uint64 ref, int level,
 	}
 	if (!same)
 	{
-		GenericXLogAbort(state);
+		w.abort();
 		UnlockReleaseBuffer(buf);
 		return false;
 	}
@@ -481,7 +481,7 @@ rewrite_links(Relation index, const Shape &s, uint64 ref, int level,
 		else
 			ItemPointerSetInvalid(&links[i]);
 	}
-	GenericXLogFinish(state);
+	w.finish();
 	UnlockReleaseBuffer(buf);
 	return true;
 }

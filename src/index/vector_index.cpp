@@ -2,6 +2,7 @@
  * vector_index.cpp: the vector type as index access methods see it.
  */
 #include "index/vector_index.h"
+#include "index/page_write.h"
 #include "type/vector.h"
 
 extern "C" {
@@ -160,3 +161,9 @@ check_heap_rows(Relation heap, Relation index, core::Metric metric, int dims,
 }
 
 } // namespace vecdb
+
+namespace vecdb::index {
+
+Oid unlogged_build = InvalidOid; /* page_write.h */
+
+} // namespace vecdb::index

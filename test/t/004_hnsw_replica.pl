@@ -18,6 +18,10 @@
 #     of all rows are found on the replica by searching for their own
 #     vectors, and vecdb_index_check finds no problem on either node.
 #
+# Then an index built past maintenance_work_mem (its on-page inserts are
+# logged in bulk at the build's end) answers alike on the replica, and on
+# the primary after a crash.
+#
 # Data and queries come from setseed() + random(), so a run is reproducible.
 use strict;
 use warnings;
@@ -239,6 +243,53 @@ sub run_round
 	all_rows_found("round $round, after VACUUM");
 	check_nodes("round $round");
 }
+
+# A build larger than maintenance_work_mem: the rows past the memory go
+# through on-page inserts, which write unlogged during a build and are
+# logged with every other page at its end (index/page_write.h). The
+# replica, which gets the index through WAL only, must hold the same index;
+# so must the primary after a crash right after the build.
+step('a build past maintenance_work_mem', sub {
+	my $wide_dims = 128;
+	$primary->safe_psql('postgres', qq{
+		CREATE TABLE wide (id int PRIMARY KEY, v vector($wide_dims) NOT NULL);
+		SELECT setseed(0.77);
+		INSERT INTO wide SELECT i, ARRAY(SELECT random() - 0.5 FROM generate_series(1, $wide_dims)
+			WHERE i IS NOT NULL)::real[]::vector FROM generate_series(1, 4000) i});
+	my ($ret, $out, $err) = $primary->psql('postgres', q{
+		SET maintenance_work_mem = '1MB'; SET max_parallel_maintenance_workers = 0;
+		CREATE INDEX wide_v ON wide USING hnsw (v vector_l2_ops)});
+	is($ret, 0, 'the build past maintenance_work_mem succeeds');
+	like($err, qr/no longer fits into maintenance_work_mem after (\d+) tuples/,
+		'and says it went on pages');
+	my ($in_memory) = $err =~ /after (\d+) tuples/;
+	cmp_ok($in_memory // 4000, '<', 3000, 'most rows went through on-page inserts');
+	$primary->wait_for_catchup($replica);
+	my $wide_topk = q{SET enable_seqscan = off;
+		SELECT string_agg(x.ids, ';' ORDER BY q.id) FROM wide q,
+		LATERAL (SELECT string_agg(id::text, ',' ORDER BY v <-> q.v, id) AS ids
+			FROM (SELECT id, v FROM wide ORDER BY v <-> q.v LIMIT 10) t) x WHERE q.id % 200 = 0};
+	my $on_primary = $primary->safe_psql('postgres', $wide_topk);
+	is($replica->safe_psql('postgres', $wide_topk), $on_primary,
+		'the replica answers like the primary through the overflowed index');
+	my $self = q{SET enable_seqscan = off; SELECT count(*) FILTER (WHERE
+		(SELECT i.id FROM wide i ORDER BY i.v <-> n.v LIMIT 1) = n.id) FROM wide n WHERE n.id % 10 = 0};
+	cmp_ok($replica->safe_psql('postgres', $self), '>=', 392,
+		"the replica's overflowed index finds (nearly) every sampled row by its own vector");
+	for my $node ($primary, $replica)
+	{
+		is($node->safe_psql('postgres', "SELECT blkno, offnum, problem FROM vecdb_index_check('wide_v') LIMIT 20"),
+			'', 'the overflowed index is sound on ' . $node->name);
+	}
+	# a crash right after the build: recovery replays the build's log
+	$primary->stop('immediate');
+	$primary->start;
+	is($primary->safe_psql('postgres', $wide_topk), $on_primary,
+		'after a crash the primary answers as before through the overflowed index');
+	is($primary->safe_psql('postgres', "SELECT blkno, offnum, problem FROM vecdb_index_check('wide_v') LIMIT 20"),
+		'', 'and the index is sound');
+	$primary->wait_for_catchup($replica);
+});
 
 # The planner picks the index by itself for ORDER BY ... LIMIT on the replica.
 step('plain plans', sub {
