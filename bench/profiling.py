@@ -108,6 +108,21 @@ def vecdb_point(conn, v, nq: int, ef: int, index_names, repeat: int, warmup: int
     sql = suite.one_statement_sql(v.op, v.k)
     plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (COSTS OFF) " + sql).fetchall())
     uses_index = any(n in plan for n in index_names)
+    forced = None
+    if not uses_index:
+        # The planner can price a sequential scan and a sort below the
+        # index at a large ef (Fashion-MNIST at ef 160); this mode measures
+        # the index, so it takes the sort away, and says so.
+        conn.execute("SET enable_sort = off")
+        forced = "enable_sort = off (the planner chose a sequential scan and a sort)"
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN (COSTS OFF) " + sql).fetchall())
+        uses_index = any(n in plan for n in index_names)
+        log(f"vecdb ef={ef}: the plan does not use the index; with enable_sort = off it "
+            + ("does" if uses_index else "still does not: not measured"))
+        if not uses_index:
+            conn.execute("RESET enable_sort")
+            conn.execute("RESET vecdb.hnsw_ef_search")
+            return None
     conn.execute(suite.one_statement_sql(v.op, v.k, f" WHERE qid < {max(1, min(warmup, nq))}")).fetchall()
     pid = conn.info.backend_pid
     counted = has_counters(conn)
@@ -127,12 +142,13 @@ def vecdb_point(conn, v, nq: int, ef: int, index_names, repeat: int, warmup: int
             got = dict(rows)
             found = [got.get(i) for i in range(nq)]
     conn.execute("RESET vecdb.hnsw_ef_search")
+    conn.execute("RESET enable_sort")
     best = min(runs, key=lambda r: r["seconds"])
     cpu = min(r["cpu_ns"] for r in runs)
     visited = runs[0]["visited"]
     p = {"ef": ef, "queries": nq, "seconds": best["seconds"], "qps": nq / best["seconds"], "cpu_ns": cpu,
          "cpu_ns_per_query": cpu / nq, "visited_per_query": None if visited is None else visited / nq,
-         "scans": runs[0]["scans"], "runs": runs, "uses_index": uses_index, **v.score(found)}
+         "scans": runs[0]["scans"], "runs": runs, "uses_index": uses_index, "forced": forced, **v.score(found)}
     if any(r["visited"] != visited for r in runs):
         p["note"] = "the visited count differed between repeats"
     return p
@@ -179,9 +195,42 @@ def perf_breakdown(conn, v, nq: int, ef: int, seconds: float, top: int, outdir: 
         samples = re.search(r"# Samples: (\S+)", rep.stdout)
         out["samples"] = samples.group(1) if samples else None
         out[key] = rows[: top if key == "symbols" else 10]
+        if key == "symbols":
+            out["groups"] = perf_groups(rows)
     if not out["symbols"]:
         out["skipped"] = "perf report found no samples"
     return out
+
+
+# perf's symbols by what they do, first match wins (names as perf shows
+# them: postgres's exported functions, vecdb's demangled C++; "[k]" is the
+# kernel's). A rough map for reading the breakdown, not a measurement.
+PERF_GROUPS = [
+    ("distance kernel", r"^vecdb::core::simd::|distance_(sse2|avx2|avx512|scalar)|negative_inner_product"),
+    ("vecdb graph search and page access", r"^vecdb::"),
+    ("buffer manager (pin, lock, lookup)", r"^(ReadBuffer|ReadRecentBuffer|ReleaseBuffer|LockBuffer|LockBufHdr|"
+                                           r"UnlockBufHdr|PinBuffer|UnpinBuffer|BufTableLookup|BufTableHashCode|"
+                                           r"hash_search_with_hash_value|get_hash_value|hash_bytes|LWLock|ResourceOwner|"
+                                           r"IncrBufferRefCount|BufferGetBlockNumber|ReadBufferExtended|"
+                                           r"ReadBuffer_common|StrategyGetBuffer|GetPrivateRefCount)"),
+    ("heap, TOAST and btree (result rows)", r"^(heap_|heapam_|toast_|detoast|pg_detoast|_bt_|bt|index_fetch|"
+                                            r"index_getnext|table_index_fetch|HeapTuple|ExecStoreBuffer|"
+                                            r"heap_hot_search)"),
+    ("kernel", r"^\[k\]"),
+]
+
+
+def perf_groups(rows) -> list:
+    shares = {name: 0.0 for name, _ in PERF_GROUPS}
+    shares["other (executor, memory, libc, unnamed)"] = 0.0
+    for r in rows:
+        for name, pattern in PERF_GROUPS:
+            if re.search(pattern, r["name"]):
+                shares[name] += r["percent"]
+                break
+        else:
+            shares["other (executor, memory, libc, unnamed)"] += r["percent"]
+    return [{"name": k, "percent": v} for k, v in shares.items()]
 
 
 # ---------------------------------------------------------------------------
@@ -332,7 +381,7 @@ def fit(points, who: str):
     that visits none (executor, result rows, heaps)."""
     xs = [p[who]["visited_per_query"] for p in points if p.get(who) and p[who].get("visited_per_query")]
     ys = [p[who]["cycles_per_query"] for p in points if p.get(who) and p[who].get("visited_per_query")]
-    if len(xs) < 2 or max(xs) - min(xs) <= 0:
+    if len(xs) < 3 or max(xs) - min(xs) <= 0:
         return None
     slope, intercept = np.polyfit(xs, ys, 1)
     return {"cycles_per_visited": float(slope), "cycles_per_query_fixed": float(intercept)}
@@ -370,6 +419,8 @@ def profile_dataset(args, spec: str, conn, mhz: float, outdir: str) -> dict:
     vpoints = []
     for ef in args.ef:
         p = vecdb_point(conn, v, nq, ef, b["names"], args.repeat, args.warmup)
+        if p is None:
+            continue
         vpoints.append(p)
         log(f"vecdb ef={ef:<4} recall@{args.k} {p['recall']:.4f} {p['qps']:9.1f} QPS, CPU "
             f"{p['cpu_ns_per_query'] / 1e3:.1f} us/query, visited {_f(p['visited_per_query'])}/query"
@@ -419,6 +470,8 @@ def profile_dataset(args, spec: str, conn, mhz: float, outdir: str) -> dict:
                                        if p["cycles_per_query"] and p["visited_per_query"] else None)
         if hp:
             row["qps_ratio"] = vp["qps"] / hp["qps"]
+            # the same from CPU time: less moved by other load than the wall clock
+            row["cpu_ratio"] = hp["cpu_ns_per_query"] / vp["cpu_ns_per_query"]
             row["visited_ratio"] = (vp["visited_per_query"] / hp["visited_per_query"]
                                     if vp["visited_per_query"] and hp["visited_per_query"] else None)
             row["cycles_per_visited_ratio"] = (vp["cycles_per_visited"] / hp["cycles_per_visited"]
@@ -464,16 +517,22 @@ def dataset_markdown(ds) -> str:
     rows = []
     for p in ds["points"]:
         v, r = p["vecdb"], p.get("hnswlib") or {}
-        rows.append([p["ef"], _f(v["recall"], "{:.3f}"), _f(r.get("recall"), "{:.3f}"), _f(v["qps"]),
-                     _f(r.get("qps")), _f(p.get("qps_ratio"), "{:.2f}"), _f(v["visited_per_query"]),
+        rows.append([f"{p['ef']}" + (" *" if v.get("forced") else ""), _f(v["recall"], "{:.3f}"), _f(r.get("recall"), "{:.3f}"), _f(v["qps"]),
+                     _f(r.get("qps")), _f(p.get("qps_ratio"), "{:.2f}"), _f(p.get("cpu_ratio"), "{:.2f}"),
+                     _f(v["visited_per_query"]),
                      _f(r.get("visited_per_query")), _f(v["cpu_ns_per_query"] / 1e3, "{:.1f}"),
                      _f(r["cpu_ns_per_query"] / 1e3 if r else None, "{:.1f}"), _f(v.get("cycles_per_visited")),
                      _f(r.get("cycles_per_visited")), _f(p.get("cycles_per_visited_ratio"), "{:.2f}")])
     lines.append(report._table(
-        ["ef", "recall vecdb", "recall hnswlib", "QPS vecdb", "QPS hnswlib", "QPS ratio", "visited/q vecdb",
+        ["ef", "recall vecdb", "recall hnswlib", "QPS vecdb", "QPS hnswlib", "QPS ratio", "CPU ratio",
+         "visited/q vecdb",
          "visited/q hnswlib", "CPU us/q vecdb", "CPU us/q hnswlib", "cycles/visited vecdb",
          "cycles/visited hnswlib", "ratio"], rows))
     lines.append("")
+    forced = [p["ef"] for p in ds["points"] if p["vecdb"].get("forced")]
+    if forced:
+        lines += [f"\\* ef {', '.join(map(str, forced))}: the planner chose a sequential scan and a sort over the "
+                  "index; measured with `enable_sort = off`.", ""]
     fits = ds.get("fit") or {}
     parts = [f"{who}: {_f(f['cycles_per_visited'])} cycles per visited element + {_f(f['cycles_per_query_fixed'])} "
              "a query" for who, f in fits.items() if f]
@@ -485,7 +544,7 @@ def dataset_markdown(ds) -> str:
     if cyc:
         kernel = vk.get("kernel", "?")
         items = [f"{k} {c:.0f}" for k, c in cyc.items()]
-        lines.append(f"One distance ({kernel}, d = {ds['d']}), {CYCLES}: " + ", ".join(items)
+        lines.append(f"One distance ({kernel}, d = {ds['d']}, both vectors in cache), {CYCLES}: " + ", ".join(items)
                      + f" (vecdb: {vk.get('how', vk.get('skipped', '?'))}, kernels() = {vk.get('isa')}; hnswlib: "
                      f"{(dist.get('hnswlib') or {}).get('how', '?')}; Debian's hnswlib is an SSE build).")
         best = cyc.get("vecdb best")
@@ -496,8 +555,9 @@ def dataset_markdown(ds) -> str:
             rows.append([p["ef"], _f(vv - best if vv and best else None), _f(hh - hd if hh and hd else None),
                          _f(100 * best / vv if vv and best else None, "{:.0f} %"),
                          _f(100 * hd / hh if hh and hd else None, "{:.0f} %")])
-        lines += ["", "Cycles a visited element beyond its distance (cycles/visited - one distance), and the "
-                  "distance's share:", "",
+        lines += ["", "Cycles a visited element beyond one distance in cache (cycles/visited - the line above), and "
+                  "that distance's share of a visited element (in a search the vector usually comes from memory: "
+                  "perf's kernel share below says what it costs there):", "",
                   report._table(["ef", "vecdb beyond", "hnswlib beyond", "vecdb distance share",
                                  "hnswlib distance share"], rows)]
     elif vk.get("skipped"):
@@ -521,6 +581,15 @@ def dataset_markdown(ds) -> str:
                   report._table(["share", "symbol"], [[f"{s['percent']:.1f} %", f"`{s['name']}`"]
                                                       for s in perf["symbols"]]), "",
                   "By shared object: " + ", ".join(f"{s['name']} {s['percent']:.1f} %" for s in perf["dsos"]) + "."]
+        groups = perf.get("groups") or []
+        at = next((p["vecdb"] for p in ds["points"] if p["ef"] == perf["ef"]), None)
+        cpv = (at or {}).get("cycles_per_visited")
+        if groups:
+            lines += ["", "By what the symbols do (bench/profiling.py's PERF_GROUPS: a rough map), and as cycles a "
+                      f"visited element at ef = {perf['ef']}" + (f" ({cpv:.0f} in all)" if cpv else "") + ":", "",
+                      report._table(["group", "share", "cycles/visited"],
+                                    [[g["name"], f"{g['percent']:.1f} %",
+                                      _f(cpv * g["percent"] / 100 if cpv else None)] for g in groups])]
     lines.append("")
     return "\n".join(lines)
 
@@ -601,7 +670,8 @@ def parser():
                     help="vecdb.hnsw_ef_search values, and hnswlib's ef (default 10,20,40,80,160)")
     ap.add_argument("-k", type=int, default=10)
     ap.add_argument("--queries", type=int, default=1000, help="queries a batch (one statement; one knn_query)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed batches at each ef; the best counts")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="timed batches at each ef; the best wall time and the least CPU time count (default 5)")
     ap.add_argument("--warmup", type=int, default=50, help="queries of vecdb's warm-up statement before each ef")
     ap.add_argument("--replay-queries", type=int,
                     help="queries of hnswlib's search to replay at each ef for its visited count (default: all)")
