@@ -183,6 +183,16 @@ def perf_breakdown(conn, v, nq: int, ef: int, seconds: float, top: int, outdir: 
         return {"skipped": f"perf record failed (exit {proc.returncode}): {err.strip()[-300:]}"}
     out = {"ef": ef, "batches": batches, "queries": batches * nq, "seconds": time.perf_counter() - t0,
            "event": "cpu-clock", "frequency": 2000, "file": os.path.basename(data)}
+    out.update(perf_report(perf, data, top))
+    if not out["symbols"]:
+        out["skipped"] = "perf report found no samples"
+    return out
+
+
+def perf_report(perf: str, data: str, top: int) -> dict:
+    """perf report's self time of a perf.data file, by symbol (the top
+    ones), by DSO, and by PERF_GROUPS (over every symbol)."""
+    out = {}
     for key, sort in (("symbols", "symbol"), ("dsos", "dso")):
         rep = subprocess.run([perf, "report", "-i", data, "--no-children", "--sort", sort, "--stdio", "-g", "none",
                               "--percent-limit", "0"], capture_output=True, text=True)
@@ -197,8 +207,6 @@ def perf_breakdown(conn, v, nq: int, ef: int, seconds: float, top: int, outdir: 
         out[key] = rows[: top if key == "symbols" else 10]
         if key == "symbols":
             out["groups"] = perf_groups(rows)
-    if not out["symbols"]:
-        out["skipped"] = "perf report found no samples"
     return out
 
 
@@ -456,13 +464,21 @@ def profile_dataset(args, spec: str, conn, mhz: float, outdir: str) -> dict:
     ds["distance"] = {"vecdb": vecdb_distance_ns(d, data.metric, not args.no_build, args.kernel_min_time),
                       "hnswlib": hnswlib_distance_ns(d, data.metric, 2 if args.smoke else 5)}
 
-    # the table
-    points = []
-    for vp in vpoints:
-        hp = hpoints.get(vp["ef"])
-        row = {"ef": vp["ef"], "vecdb": vp, "hnswlib": hp}
-        for who in ("vecdb", "hnswlib"):
-            p = row[who]
+    ds["points"] = [{"ef": vp["ef"], "vecdb": vp, "hnswlib": hpoints.get(vp["ef"])} for vp in vpoints]
+    derive(ds)
+    ds["replay_agree"] = all(p["replay"]["agree"] == p["replay"]["queries"] for p in hpoints.values())
+    ds["load_average"] = {"start": load0, "end": os.getloadavg()}
+    ds["seconds"] = time.perf_counter() - t_start
+    return ds
+
+
+def derive(ds) -> None:
+    """The figures computed from the measured ones (cycles, ratios, the
+    fit), in place: again by bench/run profile report."""
+    mhz = ds.get("clock_mhz")
+    for row in ds["points"]:
+        vp, hp = row["vecdb"], row.get("hnswlib")
+        for p in (vp, hp):
             if not p:
                 continue
             p["cycles_per_query"] = p["cpu_ns_per_query"] * mhz / 1e3 if mhz else None
@@ -477,19 +493,32 @@ def profile_dataset(args, spec: str, conn, mhz: float, outdir: str) -> dict:
             row["cycles_per_visited_ratio"] = (vp["cycles_per_visited"] / hp["cycles_per_visited"]
                                                if vp.get("cycles_per_visited") and hp.get("cycles_per_visited")
                                                else None)
-        points.append(row)
-    ds["points"] = points
-    ds["fit"] = {who: fit(points, who) for who in ("vecdb", "hnswlib")}
-    dist = ds["distance"]
-    if mhz:
-        vk = (dist["vecdb"] or {}).get("ns", {})
+    ds["fit"] = {who: fit(ds["points"], who) for who in ("vecdb", "hnswlib")}
+    dist = ds.get("distance") or {}
+    if mhz and dist:
+        vk = (dist.get("vecdb") or {}).get("ns", {})
         dist["cycles"] = {f"vecdb {k}": ns_ * mhz / 1e3 for k, ns_ in vk.items()}
-        if dist["hnswlib"]:
+        if dist.get("hnswlib"):
             dist["cycles"]["hnswlib"] = dist["hnswlib"]["ns"] * mhz / 1e3
-    ds["replay_agree"] = all(p["replay"]["agree"] == p["replay"]["queries"] for p in hpoints.values())
-    ds["load_average"] = {"start": load0, "end": os.getloadavg()}
-    ds["seconds"] = time.perf_counter() - t_start
-    return ds
+
+
+def rereport(outdir: str) -> int:
+    """bench/run profile report DIR: derive again and rewrite results.md
+    (perf's tables again from the perf data file, where it is kept)."""
+    res = report.load(outdir)
+    perf = shutil.which("perf")
+    for ds in res["datasets"]:
+        derive(ds)
+        pf = ds.get("perf") or {}
+        path = os.path.join(outdir, pf.get("file") or "-")
+        if perf and pf.get("symbols") and os.path.exists(path):
+            pf.update(perf_report(perf, path, len(pf["symbols"])))
+    report.write_json(res, os.path.join(outdir, "result.json"))
+    md = markdown(res)
+    with open(os.path.join(outdir, "results.md"), "w") as f:
+        f.write(md)
+    print(md)
+    return 0
 
 
 def _f(x, fmt="{:.0f}"):
@@ -700,6 +729,11 @@ def parser():
 
 
 def main(argv) -> int:
+    if argv and argv[0] == "report":
+        if len(argv) != 2:
+            print("usage: bench/run profile report RESULTS_DIR", file=sys.stderr)
+            return 2
+        return rereport(argv[1])
     ap = parser()
     if "--smoke" in argv:
         ap.set_defaults(dataset=[SMOKE_DATASET], index=SMOKE_INDEX, ef=[10, 40], queries=100, repeat=1, warmup=5,
