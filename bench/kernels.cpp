@@ -86,7 +86,8 @@ dims_list()
 				unsigned long d = std::strtoul(p, &end, 10);
 				if (end == p || d == 0)
 				{
-					std::fprintf(stderr, "VECDB_BENCH_DIMS: not a list of positive numbers: %s\n", env);
+					std::fprintf(stderr, "VECDB_BENCH_DIMS: not a list of positive numbers: %s\n",
+								 env);
 					std::exit(2);
 				}
 				out.push_back(d);
