@@ -12,6 +12,9 @@
  *         bytes/s counts the streamed vectors only (the query stays cached).
  *
  * At the end it prints each table's speedup over the scalar loop (hot data).
+ *
+ * VECDB_BENCH_DIMS=784,100 measures those dimensions instead (bench/run
+ * profile times one distance at its data's dimensions this way).
  */
 #include <cstdint>
 #include <cstdio>
@@ -32,7 +35,7 @@ using namespace vecdb::core;
 
 namespace {
 
-constexpr std::size_t dims_list[] = {128, 768, 1536};
+constexpr std::size_t default_dims[] = {128, 768, 1536};
 constexpr const char *kernel_names[] = {"l2_squared", "inner_product", "cosine", "l1"};
 constexpr Isa isas[] = {Isa::scalar, Isa::sse2, Isa::avx2, Isa::avx512};
 constexpr std::size_t hot_vectors = 4;
@@ -68,6 +71,33 @@ cold_data()
 {
 	static Floats data = make_floats(cold_bytes / sizeof(float), 42);
 	return data.get();
+}
+
+/* The dimensions to measure: VECDB_BENCH_DIMS (comma-separated), else the defaults. */
+const std::vector<std::size_t> &
+dims_list()
+{
+	static const std::vector<std::size_t> dims = [] {
+		std::vector<std::size_t> out;
+		if (const char *env = std::getenv("VECDB_BENCH_DIMS"))
+			for (const char *p = env; *p;)
+			{
+				char *end;
+				unsigned long d = std::strtoul(p, &end, 10);
+				if (end == p || d == 0)
+				{
+					std::fprintf(stderr, "VECDB_BENCH_DIMS: not a list of positive numbers: %s\n",
+								 env);
+					std::exit(2);
+				}
+				out.push_back(d);
+				p = *end == ',' ? end + 1 : end;
+			}
+		if (out.empty())
+			out.assign(std::begin(default_dims), std::end(default_dims));
+		return out;
+	}();
+	return dims;
 }
 
 /* One distance computation: a kernel of a table k, or the public entry point. */
@@ -168,7 +198,7 @@ public:
 		std::printf("%-14s %5s %10s %8s %8s %8s %8s\n", "kernel", "d", "scalar ns", "sse2", "avx2",
 					"avx512", "best");
 		for (const char *kernel : kernel_names)
-			for (std::size_t d : dims_list)
+			for (std::size_t d : dims_list())
 			{
 				auto key = [&](const char *v) {
 					return std::string(kernel) + "/" + v + "/" + std::to_string(d) + "/hot";
@@ -199,7 +229,7 @@ int
 main(int argc, char **argv)
 {
 	for (std::size_t i = 0; i < std::size(kernel_names); i++)
-		for (std::size_t d : dims_list)
+		for (std::size_t d : dims_list())
 			for (const char *mode : {"hot", "cold"})
 			{
 				auto bench = std::string(mode) == "hot" ? bench_hot : bench_cold;

@@ -1144,12 +1144,23 @@ def _check_streaming(res, outdir, ok) -> None:
 
 
 def check(outdir) -> int:
-    """TAP lines ("ok N - ..." / "not ok N - ...") for test/run; 0 if all pass."""
+    """TAP lines ("ok N - ..." / "not ok N - ...") for test/run; 0 if all pass.
+    A profile's folder (bench/run profile) gets the profile's checks; a
+    smoke run's folder those of its profile too (OUT/profile)."""
+    import profiling
+
     results = []
 
     def ok(cond, what, detail=""):
         results.append((bool(cond), what, detail))
 
+    try:
+        kind = load(outdir).get("kind")
+    except (OSError, ValueError):
+        kind = None
+    if kind == "profile":
+        profiling.check(outdir, ok)
+        return _tap(results)
     path = os.path.join(outdir, "result.json")
     try:
         res = load(path)
@@ -1230,6 +1241,14 @@ def check(outdir) -> int:
             ok("### Streaming tier" in md and "vecdb_merge rows/s" in md, "results.md has the streaming tier's tables")
     except OSError as e:
         ok(False, "results.md written", str(e))
+    opts = (res or {}).get("options") or {}
+    if os.path.isdir(os.path.join(outdir, "profile")) or (
+            opts.get("smoke") and opts.get("profile", False) and not opts.get("no_vecdb")):
+        profiling.check(os.path.join(outdir, "profile"), ok)
+    return _tap(results)
+
+
+def _tap(results) -> int:
     print(f"1..{len(results)}")
     for i, (good, what, detail) in enumerate(results, 1):
         print(f"{'ok' if good else 'not ok'} {i} - {what}" + (f"  # {detail}" if detail and not good else ""))

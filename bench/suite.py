@@ -1274,7 +1274,10 @@ def parser():
     ap.add_argument("--smoke", action="store_true",
                     help="a small, fast run that exercises everything: 4,000 x 32 synthetic rows, a btree index "
                          "(swept over work_mem), and a small hnsw and ivfpq index (ivfpq with a probes x rerank grid) "
-                         "when the extension has these access methods; small server, few queries and inserts")
+                         "when the extension has these access methods; small server, few queries and inserts; "
+                         "then bench/run profile --smoke into OUT/profile")
+    ap.add_argument("--no-profile", dest="profile", action="store_false",
+                    help="with --smoke: not the profile's smoke run (bench/run profile --smoke) after it")
     return ap
 
 
@@ -1346,6 +1349,10 @@ def main(argv=None) -> int:
         report.plots(res, out)
         print(md)
         return 0
+    if argv and argv[0] == "profile":
+        import profiling
+
+        return profiling.main(argv[1:])
     if argv and argv[0] == "check":
         if len(argv) != 2:
             print("usage: bench/run check RESULTS_DIR", file=sys.stderr)
@@ -1467,4 +1474,12 @@ def main(argv=None) -> int:
     print(md)
     log(f"wrote {os.path.join(out, 'result.json')}, results.md" + "".join(", " + os.path.basename(p) for p in pngs)
         + f" in {out} ({result['seconds']:.0f} s)")
+    if args.smoke and args.profile and not args.no_vecdb:
+        # the profile mode's harness too (its replay of hnswlib above all),
+        # on a cluster of its own; bench/run check DIR checks DIR/profile
+        import profiling
+
+        log("smoke: bench/run profile --smoke")
+        return profiling.main(["--smoke", "--out", os.path.join(out, "profile")]
+                              + (["--server"] if args.server else []))
     return 0
