@@ -258,3 +258,21 @@ EXPLAIN (COSTS OFF) SELECT id FROM hnsw_mem ORDER BY v <-> (SELECT q FROM hnsw_m
 RESET vecdb.hnsw_ef_search;
 DROP TABLE hnsw_mem, hnsw_mem_q;
 DROP FUNCTION hnsw_mem_recall;
+
+-- the planner and TOAST: vectors of 1,000 dimensions live out of line, so a
+-- sequential scan is priced by a few heap pages though it reads every
+-- vector; the index still wins for ORDER BY ... LIMIT at a wide ef_search,
+-- and a selective btree still beats it
+CREATE TABLE hnsw_toasted (id int PRIMARY KEY, v vector(1000));
+INSERT INTO hnsw_toasted
+	SELECT i, ARRAY(SELECT sin(i * 1000 + j)::real FROM generate_series(1, 1000) j)
+	FROM generate_series(1, 2000) i;
+CREATE INDEX hnsw_toasted_v ON hnsw_toasted USING hnsw (v vector_l2_ops);
+ANALYZE hnsw_toasted;
+SELECT c.relpages < i.relpages / 10 AS table_pages_few
+	FROM pg_class c, pg_class i WHERE c.relname = 'hnsw_toasted' AND i.relname = 'hnsw_toasted_v';
+SET vecdb.hnsw_ef_search = 200;
+EXPLAIN (COSTS OFF) SELECT id FROM hnsw_toasted ORDER BY v <-> (SELECT v FROM hnsw_toasted WHERE id = 1) LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM hnsw_toasted WHERE id = 7 ORDER BY v <-> (SELECT v FROM hnsw_toasted WHERE id = 1) LIMIT 10;
+RESET vecdb.hnsw_ef_search;
+DROP TABLE hnsw_toasted;

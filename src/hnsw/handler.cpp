@@ -85,7 +85,19 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	double per_page = Max(tuples / Max(index->pages, 1.0), 1.0);
 	double search_pages = Min(static_cast<double>(index->pages), visited / per_page + 1);
 	*pages = search_pages;
-	*startup = search_pages * seq_page_cost + visited * (cpu_index_tuple_cost + cpu_operator_cost);
+	/*
+	 * A sequential scan's cost counts the table's pages, not its TOAST
+	 * pages, though it reads every vector from them: vectors of more than
+	 * about 500 dimensions are stored out of line. Then the index, which
+	 * holds the vectors themselves, would look dearer than a scan of a few
+	 * hundred heap pages that it beats by far: its pages are priced in the
+	 * same units, scaled by the table's pages over its own.
+	 */
+	double page_scale = 1;
+	if (index->rel->pages > 0 && index->pages > index->rel->pages)
+		page_scale = static_cast<double>(index->rel->pages) / index->pages;
+	*startup = search_pages * page_scale * seq_page_cost +
+			   visited * (cpu_index_tuple_cost + cpu_operator_cost);
 	/*
 	 * The first rows cost one search; all of them would cost a walk of the
 	 * whole graph, and without an iterative scan the index returns only
