@@ -194,7 +194,12 @@ for my $t (@tables)
 		SELECT count(*), count(*) FILTER (WHERE (SELECT x.id FROM $t x ORDER BY x.v <-> n.v LIMIT 1) = n.id)
 		FROM $t n WHERE n.id % 13 = 0});
 	my ($tried, $found) = split /\|/, $res;
-	cmp_ok($found, '>=', $tried - $unreachable, "$index: $found of $tried sampled rows are found first by their own vector");
+	# hnsw's search is approximate: a reachable element can still be missed
+	# by a search for its own vector (about one in a thousand here, at
+	# ef_search 100); a broken merge loses far more
+	my $may_miss = $unreachable + int(0.01 * $tried);
+	cmp_ok($found, '>=', $tried - $may_miss,
+		"$index: $found of $tried sampled rows are found first by their own vector (may miss $may_miss)");
 }
 
 unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC|TRAP:/, 'no server process crashed');
