@@ -115,7 +115,79 @@ write_meta(Relation index, const Shape &s, ForkNumber fork)
 }
 
 /*
- * Write the in-memory graph as element pages after the meta page: first
+ * An out-of-line index's vectors, packed on vector pages from the end of
+ * the index, in element order: each vector's chunks fill the room left on
+ * the page before a new page starts. Written forwards, so a chunk that
+ * fills its page names the first item of the next page.
+ */
+struct ChunkPacker
+{
+	PGAlignedBlock page;
+	BlockNumber blkno;
+	PGAlignedBlock chunk;
+};
+
+ItemPointerData
+pack_vector(Relation index, const Shape &s, ChunkPacker &p, const float *v)
+{
+	ItemPointerData first;
+	ItemPointerSetInvalid(&first);
+	auto *c = reinterpret_cast<VectorChunk *>(p.chunk.data);
+	int done = 0;
+	while (done < s.dims)
+	{
+		int left = s.dims - done;
+		int fit = chunk_floats_fitting(p.page.data);
+		if (fit < Min(left, chunk_min_floats))
+		{
+			append_page(index, p.page.data, p.blkno);
+			p.blkno++;
+			init_page(p.page.data, page_vectors);
+			continue;
+		}
+		int k = Min(left, fit);
+		c->count = static_cast<uint16>(k);
+		if (k < left)
+			ItemPointerSet(&c->next, p.blkno + 1, FirstOffsetNumber);
+		else
+			ItemPointerSetInvalid(&c->next);
+		memcpy(c->values, v + done, sizeof(float) * k);
+		OffsetNumber off = PageAddItem(p.page.data, reinterpret_cast<Item>(c), chunk_size(k),
+									   InvalidOffsetNumber, false, false);
+		if (off == InvalidOffsetNumber ||
+			(k < left && chunk_floats_fitting(p.page.data) >= Min(left - k, chunk_min_floats)))
+			elog(ERROR, "hnsw build could not pack a vector chunk");
+		if (done == 0)
+			ItemPointerSet(&first, p.blkno, off);
+		done += k;
+	}
+	return first;
+}
+
+/* Every element's vector on vector pages; the address of each's first
+ * chunk. */
+ItemPointerData *
+write_vectors(Relation index, const Shape &s, const BuildGraph &g)
+{
+	uint32 n = g.size();
+	auto *chunks = static_cast<ItemPointerData *>(
+		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * n));
+	auto *p = static_cast<ChunkPacker *>(palloc(sizeof(ChunkPacker)));
+	p->blkno = RelationGetNumberOfBlocks(index);
+	init_page(p->page.data, page_vectors);
+	for (uint32 id = 0; id < n; id++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		chunks[id] = pack_vector(index, s, *p, g.vector(id));
+	}
+	append_page(index, p->page.data, p->blkno);
+	pfree(p);
+	return chunks;
+}
+
+/*
+ * Write the in-memory graph as element pages after the meta page (and,
+ * out of line, after the vector pages): first
  * give every element its place, so that links can name places, then fill
  * the pages in order.
  */
@@ -130,13 +202,15 @@ write_graph(BuildState *st)
 		return;
 	Inserter *ins = st->inserter ? st->inserter : pg::make_owned<Inserter>();
 	pg::guarded([&] { return st->graph->link_orphans(*ins); });
+	ItemPointerData *chunks = s.external ? write_vectors(st->index, s, g) : nullptr;
 
 	auto *blkno = static_cast<BlockNumber *>(
 		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(BlockNumber) * n));
 	auto *offno = static_cast<OffsetNumber *>(
 		MemoryContextAllocHuge(CurrentMemoryContext, sizeof(OffsetNumber) * n));
 	const Size room = vecdb::index::page_room;
-	BlockNumber blk = meta_blkno + 1;
+	const BlockNumber first_blkno = RelationGetNumberOfBlocks(st->index);
+	BlockNumber blk = first_blkno;
 	OffsetNumber off = FirstOffsetNumber;
 	Size used = 0;
 	for (uint32 id = 0; id < n; id++)
@@ -155,7 +229,7 @@ write_graph(BuildState *st)
 
 	PGAlignedBlock page;
 	auto *e = static_cast<ElementTuple *>(palloc(max_element_size));
-	BlockNumber page_blkno = meta_blkno + 1;
+	BlockNumber page_blkno = first_blkno;
 	init_page(page.data, page_elements);
 	for (uint32 id = 0; id < n; id++)
 	{
@@ -170,7 +244,7 @@ write_graph(BuildState *st)
 		ItemPointerData tid;
 		uint64 p = g.payload(id, 0);
 		ItemPointerSet(&tid, ref_block(p), ref_offset(p));
-		init_element(e, s, level, level, g.vector(id), &tid);
+		init_element(e, s, level, level, g.vector(id), &tid, chunks ? &chunks[id] : nullptr);
 		e->heaptid_count = static_cast<uint8>(g.payload_count(id));
 		for (int i = 1; i < g.payload_count(id); i++)
 		{
@@ -206,6 +280,8 @@ write_graph(BuildState *st)
 	pfree(e);
 	pfree(blkno);
 	pfree(offno);
+	if (chunks != nullptr)
+		pfree(chunks);
 }
 
 void

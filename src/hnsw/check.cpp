@@ -43,6 +43,10 @@ struct Checking
 	core::VisitedHash reached;
 	core::VisitedHash indexed; /* heap TIDs */
 	std::deque<uint64> queue;
+	/* out of line: every element's first chunk, and the chunks read */
+	std::vector<std::pair<uint64, ItemPointerData>> chains;
+	core::VisitedHash chunks;
+	std::vector<float> vector;
 };
 
 using Report = pg::CheckReport;
@@ -87,6 +91,7 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 	}
 	*shape = Shape{static_cast<int>(meta.dims), meta.m, meta.ef_construction,
 				   static_cast<Metric>(meta.metric)};
+	set_layout(*shape);
 	bool usable = true;
 	if (meta.ef_construction < 2 * meta.m || meta.ef_construction > max_ef_construction)
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has ef_construction %u with m %u",
@@ -139,6 +144,12 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 			UnlockReleaseBuffer(buf);
 			continue;
 		}
+		if (s.external && page_is_sound(page, page_vectors))
+		{
+			/* read along each element's chain (check_chains) */
+			UnlockReleaseBuffer(buf);
+			continue;
+		}
 		if (!page_is_sound(page, page_elements))
 		{
 			UnlockReleaseBuffer(buf);
@@ -170,6 +181,12 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 				else
 					c.indexed.visit(heaptid_key(tid));
 			}
+			if (s.external)
+			{
+				/* a free element keeps its chunks for the slot's reuse */
+				pg::guarded([&] { c.chains.push_back({ref_of(blkno, off), *element_chunk(e)}); });
+				continue;
+			}
 			for (int i = 0; i < s.dims; i++)
 				if (!std::isfinite(e->vector[i]))
 				{
@@ -178,6 +195,34 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 				}
 		}
 		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* Each out-of-line element's chunks: a sound chain of the vector's floats,
+ * finite, sharing no chunk with another chain. */
+void
+check_chains(Relation index, const Shape &s, Report &r, Checking &c)
+{
+	if (!s.external)
+		return;
+	pg::guarded([&] { c.vector.resize(s.dims); });
+	for (const auto &[ref, first] : c.chains)
+	{
+		ItemPointerData where;
+		const char *problem = walk_vector(index, s, first, c.vector.data(), &where, &c.chunks);
+		if (problem != nullptr)
+		{
+			report(r, ref_block(ref), ref_offset(ref), "vector chunk at (%u,%u): %s",
+				   ItemPointerGetBlockNumberNoCheck(&where),
+				   ItemPointerGetOffsetNumberNoCheck(&where), problem);
+			continue;
+		}
+		for (int i = 0; i < s.dims; i++)
+			if (!std::isfinite(c.vector[i]))
+			{
+				report(r, ref_block(ref), ref_offset(ref), "vector holds a non-finite value");
+				break;
+			}
 	}
 }
 
@@ -266,6 +311,7 @@ check_index(Relation heap, Relation index, pg::CheckReport &r)
 	tier::Tier t = tier_of(index, s);
 	tier::lock_merges(t);
 	pg::guarded([&] { check_pages(index, heap_blocks, s, r, *c); });
+	check_chains(index, s, r, *c);
 	pg::guarded([&] { check_links_and_reach(index, s, entry, r, *c); });
 	tier::check(t, r, c->indexed);
 	tier::unlock_merges(t);

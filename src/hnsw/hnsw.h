@@ -9,6 +9,30 @@
  * a search reads the page its distance was just computed from; links are
  * fixed-size, so an element's lists are rewritten in place and generic WAL
  * logs only the bytes that changed.
+ *
+ * An element whose vector would not let it fit a page (more than 1,984
+ * dims at m 16) is stored "out of line": the whole index is (Shape::
+ * external, from dims and m alone, so no format change: an index whose
+ * inline element fits keeps exactly the layout above). Its element tuples
+ * hold, in place of the floats, the address of the vector's first chunk
+ * (an ItemPointerData padded to 8 bytes), then the links as usual. The
+ * chunks are tuples on vector pages (page_vectors): the next chunk's
+ * address (invalid at the end), a float count, the floats; as many as fit
+ * a page, so 3,072 dims take 2 chunks, 16,000 take 8. Chunks are written
+ * before the element that names them (vectors.cpp), each in its own
+ * record; a crash in between only leaks them.
+ *
+ * Readers copy an element's chunk address under its page's lock, unlock
+ * it, then read the chunks one page at a time: no reader holds two buffer
+ * locks. A free element keeps its chunks; an insert that reuses its slot
+ * overwrites their floats in place (same dims, same chunk layout) while
+ * holding the element page's lock: the one place two locks are held,
+ * always element page then vector page, and nothing locks in the other
+ * order, so no deadlock. (The design asked for chunk pages first: reusing
+ * a slot must keep it claimed while its chunks change, which needs the
+ * element page's lock. A reader racing the overwrite may see a vector half
+ * old, half new for an element being replaced; the chain itself, next
+ * pointers and counts, never changes.)
  */
 #pragma once
 
@@ -68,6 +92,7 @@ constexpr Size max_element_size =
 	BLCKSZ - MAXALIGN(SizeOfPageHeaderData + sizeof(ItemIdData)) - MAXALIGN(sizeof(PageOpaque));
 
 constexpr uint16 page_elements = 1 << 1;
+constexpr uint16 page_vectors = 1 << 2; /* vector chunks of out-of-line elements */
 
 struct MetaPage
 {
@@ -118,21 +143,74 @@ struct Shape
 	int m;
 	int ef_construction;
 	Metric metric;
+	bool external = false; /* vectors out of line (see the top); set_layout */
 };
+
+/* An out-of-line element's room for its first chunk's address. */
+constexpr Size chunk_address_size = 8;
+static_assert(sizeof(ItemPointerData) <= chunk_address_size, "chunk address");
+static_assert(offsetof(ElementTuple, vector) % 8 == 0, "ElementTuple layout");
+
+/* Whether a level-0 element with its vector inline fits a page. */
+inline bool
+inline_fits(int dims, int m)
+{
+	return MAXALIGN(offsetof(ElementTuple, vector) + sizeof(float) * dims +
+					sizeof(ItemPointerData) * 2 * m) <= max_element_size;
+}
+
+/* s.external from s.dims and s.m. */
+inline void
+set_layout(Shape &s)
+{
+	s.external = !inline_fits(s.dims, s.m);
+}
 
 inline Size
 element_size(const Shape &s, int slot_level)
 {
-	return offsetof(ElementTuple, vector) + sizeof(float) * s.dims +
+	return offsetof(ElementTuple, vector) +
+		   (s.external ? chunk_address_size : sizeof(float) * s.dims) +
 		   sizeof(ItemPointerData) * (2 * s.m + slot_level * s.m);
+}
+
+/* An out-of-line element's first chunk. */
+inline ItemPointerData *
+element_chunk(ElementTuple *e)
+{
+	return reinterpret_cast<ItemPointerData *>(e->vector);
 }
 
 inline ItemPointerData *
 element_links(ElementTuple *e, const Shape &s, int level)
 {
-	auto *base = reinterpret_cast<ItemPointerData *>(e->vector + s.dims);
+	auto *base = reinterpret_cast<ItemPointerData *>(
+		reinterpret_cast<char *>(e->vector) +
+		(s.external ? chunk_address_size : sizeof(float) * s.dims));
 	return level == 0 ? base : base + 2 * s.m + (level - 1) * s.m;
 }
+
+/* One piece of an out-of-line vector, a tuple on a vector page. */
+struct VectorChunk
+{
+	ItemPointerData next; /* invalid: the vector's last chunk */
+	uint16 count;         /* floats here, >= 1 */
+	float values[FLEXIBLE_ARRAY_MEMBER];
+};
+
+static_assert(offsetof(VectorChunk, next) == 0 && offsetof(VectorChunk, count) == 6 &&
+				  offsetof(VectorChunk, values) == 8,
+			  "VectorChunk layout");
+
+inline Size
+chunk_size(int count)
+{
+	return offsetof(VectorChunk, values) + sizeof(float) * count;
+}
+
+/* The most floats one chunk holds: a chunk fills at most a page. */
+constexpr int chunk_max_floats =
+	static_cast<int>((max_element_size - offsetof(VectorChunk, values)) / sizeof(float));
 
 inline MetaPage *
 meta_of(Page page)
@@ -199,9 +277,10 @@ prepare_vector(const Shape &s, Datum value, float *out)
 /* A page header to trust: bounds in order, our special space, of kind. */
 bool page_is_sound(Page page, uint16 kind);
 ElementTuple *element_at(Page page, OffsetNumber offno, const Shape &s);
-/* A new element with no links, in element_size(s, slot_level) bytes at e. */
+/* A new element with no links, in element_size(s, slot_level) bytes at e:
+ * vector inline, or (s.external) chunk as its first chunk's address. */
 void init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const float *vector,
-				  ItemPointer heaptid);
+				  ItemPointer heaptid, const ItemPointerData *chunk = nullptr);
 /* The meta page, locked exclusively for a generic WAL write; ERROR if it
  * is not sound enough to write through. */
 Buffer lock_meta_for_write(Relation index);
@@ -232,6 +311,10 @@ public:
 	void distances(const Ref *refs, int n, float *out);
 	const float *vector(Ref r, float *slot);
 	float distance_to(Ref r);
+	/* e's vector, e on the page of buf share-locked: inline, the lock still
+	 * held; out of line, read into a scratch after unlocking buf, and
+	 * *locked false. */
+	const float *element_vector(ElementTuple *e, Buffer buf, bool *locked);
 	/* rewrite_links() below, after dropping the pin kept between reads */
 	bool rewrite_links(Ref r, int level, const std::vector<Ref> &before,
 					   const std::vector<Ref> &after);
@@ -255,7 +338,8 @@ private:
 	core::VisitedHash visited_;
 	Buffer last_buffer_ = InvalidBuffer;
 	BlockNumber last_blkno_ = InvalidBlockNumber;
-	BlockNumber nblocks_ = 0; /* as last read: the index only grows */
+	BlockNumber nblocks_ = 0;    /* as last read: the index only grows */
+	std::vector<float> scratch_; /* an out-of-line vector (element_vector) */
 };
 
 /*
@@ -273,6 +357,38 @@ bool rewrite_links(Relation index, const Shape &s, uint64 ref, int level,
  */
 void search_from_entry(PageGraph &g, core::hnsw::LayerSearch<uint64> &layer, const Entry &entry,
 					   int ef, bool keep_spilled);
+
+/* vectors.cpp: out-of-line vectors (see the top). */
+/* Write v as a chain of chunks, packed after this backend's last vector
+ * page; its first chunk's address. */
+ItemPointerData write_vector(Relation index, const Shape &s, const float *v);
+/* Overwrite the floats of the chain at first with v, in place; ERROR if
+ * the chain is damaged. The caller may hold an element page's lock. */
+void rewrite_vector(Relation index, const Shape &s, ItemPointerData first, const float *v);
+/* Read the chain at first into out (s.dims floats); ERROR if damaged. */
+const float *load_vector(Relation index, const Shape &s, ItemPointerData first, float *out);
+/* As load_vector, but nullptr if sound, else what is wrong and where
+ * (*where): for vecdb_index_check. seen (may be null) collects the chunks
+ * read, and a chunk already in it is damage (two chains share it). */
+const char *walk_vector(Relation index, const Shape &s, ItemPointerData first, float *out,
+						ItemPointerData *where, core::VisitedHash *seen);
+/* The vector of the element at ref into out, and its level; false if ref
+ * names no live element. No two buffer locks at once. */
+bool copy_element_vector(Relation index, const Shape &s, uint64 ref, float *out, int *level);
+/* How many floats a new chunk on page could hold (0: none). */
+inline int
+chunk_floats_fitting(Page page)
+{
+	Size room = MAXALIGN_DOWN(PageGetFreeSpace(page));
+	if (room < MAXALIGN(chunk_size(1)))
+		return 0;
+	return Min(static_cast<int>((room - offsetof(VectorChunk, values)) / sizeof(float)),
+			   chunk_max_floats);
+}
+/* A vector's first chunk goes on a page already holding others only if
+ * this many of its floats fit there (or all of them): fewer would only
+ * lengthen its chain. */
+constexpr int chunk_min_floats = 64;
 
 /* The index's hot tier. */
 inline tier::Tier

@@ -71,11 +71,19 @@ finish(index::PageWrite &w, tier::MergeMark *mark)
 	}
 }
 
-/* Add heaptid to the element at ref if it holds exactly this vector. */
+/* Add heaptid to the element at ref if it holds exactly this vector
+ * (other: room for one, to compare an out-of-line vector). */
 bool
 join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemPointer heaptid,
-			   tier::MergeMark *mark)
+			   tier::MergeMark *mark, float *other)
 {
+	/* Out of line, compared before the page is locked: the element cannot
+	 * be freed and its slot reused while this insert holds the update lock
+	 * (VACUUM waits for it), and the lock below sees if it was deleted. */
+	int level;
+	if (s.external && (!copy_element_vector(index, s, ref, other, &level) ||
+					   memcmp(other, v, sizeof(float) * s.dims) != 0))
+		return false;
 	Buffer buf = ReadBuffer(index, ref_block(ref));
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	index::PageWrite w(index);
@@ -83,7 +91,7 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 	ElementTuple *e = element_at(page, ref_offset(ref), s);
 	bool joined = e != nullptr && !(e->flags & (element_deleted | element_free)) &&
 				  e->heaptid_count < heaptids_per_element &&
-				  memcmp(e->vector, v, sizeof(float) * s.dims) == 0;
+				  (s.external || memcmp(e->vector, v, sizeof(float) * s.dims) == 0);
 	if (joined)
 	{
 		e->heaptids[e->heaptid_count++] = *heaptid;
@@ -95,11 +103,18 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 	return joined;
 }
 
-/* Write the new element into the free slot or page at hand; 0 if none. */
+/*
+ * Write the new element into the free slot or page at hand; 0 if none.
+ * Out of line, chunk is the address of v's chunks, or invalid if they are
+ * not written yet: then only a free slot will do, whose chunks v
+ * overwrites (hnsw.h says why under this page's lock).
+ */
 uint64
 place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level, const float *v,
-			  ItemPointer heaptid, const Inserting &ins, tier::MergeMark *mark, bool *more_free)
+			  ItemPointer heaptid, const Inserting &ins, tier::MergeMark *mark, bool *more_free,
+			  const ItemPointerData &chunk)
 {
+	bool have_chunks = !s.external || ItemPointerIsValid(&chunk);
 	*more_free = false;
 	/* Never add to a page that is not a sound element page: its free space
 	 * cannot be trusted, and PageAddItem would PANIC or overwrite items. */
@@ -129,7 +144,13 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 			continue;
 		if (placed == InvalidOffsetNumber && e->slot_level >= level)
 		{
-			init_element(e, s, level, e->slot_level, v, heaptid);
+			ItemPointerData reuse = s.external ? *element_chunk(e) : chunk;
+			/* the new chunks if written already (the old ones leak) */
+			if (s.external && have_chunks)
+				reuse = chunk;
+			else if (s.external)
+				rewrite_vector(index, s, reuse, v);
+			init_element(e, s, level, e->slot_level, v, heaptid, &reuse);
 			placed = off;
 		}
 		else
@@ -137,10 +158,10 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 	}
 
 	Size size = element_size(s, level);
-	if (placed == InvalidOffsetNumber && PageGetFreeSpace(page) >= MAXALIGN(size))
+	if (placed == InvalidOffsetNumber && have_chunks && PageGetFreeSpace(page) >= MAXALIGN(size))
 	{
 		auto *e = static_cast<ElementTuple *>(palloc(size));
-		init_element(e, s, level, level, v, heaptid);
+		init_element(e, s, level, level, v, heaptid, &chunk);
 		placed =
 			PageAddItem(page, reinterpret_cast<Item>(e), size, InvalidOffsetNumber, false, false);
 		pfree(e);
@@ -184,6 +205,9 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 	  ItemPointer heaptid, const Inserting &ins, tier::MergeMark *mark)
 {
 	bool more_free;
+	/* out of line: written after the free slots were tried */
+	ItemPointerData chunk;
+	ItemPointerSetInvalid(&chunk);
 	/* The free space map is a hint: a page it names may be full by now,
 	 * and a stale map may name pages that are not element pages at all. */
 	for (int attempt = 0; attempt < 8; attempt++)
@@ -194,7 +218,8 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 			break;
 		Buffer buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, mark, &more_free);
+		uint64 ref =
+			place_on_page(index, s, buf, false, level, v, heaptid, ins, mark, &more_free, chunk);
 		UnlockReleaseBuffer(buf);
 		if (more_free)
 			RecordFreeIndexPage(index, blkno);
@@ -202,12 +227,16 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 			return ref;
 	}
 
+	if (s.external)
+		chunk = write_vector(index, s, v);
+
 	if (entry.insert_blkno != InvalidBlockNumber && entry.insert_blkno != meta_blkno &&
 		entry.insert_blkno < RelationGetNumberOfBlocks(index))
 	{
 		Buffer buf = ReadBuffer(index, entry.insert_blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, mark, &more_free);
+		uint64 ref =
+			place_on_page(index, s, buf, false, level, v, heaptid, ins, mark, &more_free, chunk);
 		UnlockReleaseBuffer(buf);
 		if (ref != 0)
 			return ref;
@@ -217,7 +246,8 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 	Buffer buf = ReadBuffer(index, P_NEW);
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	UnlockRelationForExtension(index, ExclusiveLock);
-	uint64 ref = place_on_page(index, s, buf, true, level, v, heaptid, ins, mark, &more_free);
+	uint64 ref =
+		place_on_page(index, s, buf, true, level, v, heaptid, ins, mark, &more_free, chunk);
 	BlockNumber blkno = BufferGetBlockNumber(buf);
 	UnlockReleaseBuffer(buf);
 	if (ref == 0)
@@ -250,7 +280,8 @@ find_neighbours(Inserting &ins, const Entry &entry, int level, const float *v, I
 	const auto &found = ins.scratch.found;
 	bool identical = heaptid != nullptr && !found.empty() && maybe_identical(ins, found[0], v);
 	g.release();
-	return identical && join_duplicate(g.index(), g.shape(), found[0].ref, v, heaptid, mark);
+	return identical &&
+		   join_duplicate(g.index(), g.shape(), found[0].ref, v, heaptid, mark, ins.other.data());
 }
 
 } // namespace
@@ -328,18 +359,8 @@ link_merging(Relation index, const Shape &s)
 	/* its vector and level, if it is still a live element */
 	auto *v = static_cast<float *>(palloc(sizeof(float) * s.dims));
 	int level = -1;
-	if (ref_block(ref) != meta_blkno && ref_block(ref) < RelationGetNumberOfBlocks(index))
-	{
-		Buffer buf = ReadBuffer(index, ref_block(ref));
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(ref), s);
-		if (e != nullptr && !(e->flags & (element_deleted | element_free)))
-		{
-			level = e->level;
-			memcpy(v, e->vector, sizeof(float) * s.dims);
-		}
-		UnlockReleaseBuffer(buf);
-	}
+	if (!copy_element_vector(index, s, ref, v, &level))
+		level = -1;
 	if (level >= 0)
 	{
 		Entry entry;

@@ -192,9 +192,15 @@ read_merging(ScanState &st, uint64 ref)
 	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(ref), s);
 	int n = 0;
 	tier::HotRow rows[heaptids_per_element];
+	ItemPointerData chunk;
+	ItemPointerSetInvalid(&chunk);
 	if (e != nullptr && !(e->flags & (element_deleted | element_free)))
 	{
-		float distance = st.graph.distance_fn()(st.query.data(), e->vector, s.dims);
+		/* out of line, the distance once the page is unlocked */
+		float distance =
+			s.external ? 0 : st.graph.distance_fn()(st.query.data(), e->vector, s.dims);
+		if (s.external)
+			chunk = *element_chunk(e);
 		for (int i = 0; i < e->heaptid_count; i++)
 			if (ItemPointerIsValid(&e->heaptids[i]) &&
 				ItemPointerGetBlockNumberNoCheck(&e->heaptids[i]) != InvalidBlockNumber)
@@ -203,6 +209,15 @@ read_merging(ScanState &st, uint64 ref)
 	UnlockReleaseBuffer(buf);
 	if (n == 0)
 		return;
+	if (s.external)
+	{
+		auto *v = static_cast<float *>(palloc(sizeof(float) * s.dims));
+		float distance =
+			st.graph.distance_fn()(st.query.data(), load_vector(index, s, chunk, v), s.dims);
+		pfree(v);
+		for (int i = 0; i < n; i++)
+			rows[i].distance = distance;
+	}
 	MemoryContext old = MemoryContextSwitchTo(st.context);
 	Size size = sizeof(tier::HotRow) * (st.hot_count + n);
 	st.hot = static_cast<tier::HotRow *>(st.hot == nullptr ? palloc(size) : repalloc(st.hot, size));

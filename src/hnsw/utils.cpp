@@ -67,6 +67,7 @@ read_shape(Relation index)
 	}
 	Shape s{static_cast<int>(meta->dims), meta->m, meta->ef_construction,
 			static_cast<Metric>(meta->metric)};
+	set_layout(s);
 	UnlockReleaseBuffer(buf);
 	if (s.dims < 1 || s.dims > vector_max_dim || s.m < min_m || s.m > max_m ||
 		meta->metric > static_cast<uint8>(Metric::l1))
@@ -171,6 +172,8 @@ corrupted(Relation index, uint64 ref)
 PageGraph::PageGraph(Relation index, const Shape &shape)
 	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)), visited_()
 {
+	if (shape.external)
+		scratch_.resize(shape.dims);
 }
 
 /* No buffer work here: it may run in an aborting transaction's memory
@@ -325,10 +328,15 @@ PageGraph::distance_to(Ref r)
 	ElementTuple *e = lock_element(r, &buf);
 	computed_++;
 	/* A dead element still guides the search, but is never linked to. */
-	float d = (skip_dead && (e->flags & (element_deleted | element_free)))
-				  ? std::numeric_limits<float>::infinity()
-				  : distance_(query_, e->vector, shape_.dims);
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (skip_dead && (e->flags & (element_deleted | element_free)))
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		return std::numeric_limits<float>::infinity();
+	}
+	bool locked;
+	float d = distance_(query_, element_vector(e, buf, &locked), shape_.dims);
+	if (locked)
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	return d;
 }
 
@@ -337,9 +345,24 @@ PageGraph::vector(Ref r, float *slot)
 {
 	Buffer buf;
 	ElementTuple *e = lock_element(r, &buf);
-	memcpy(slot, e->vector, sizeof(float) * shape_.dims);
-	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	bool locked;
+	memcpy(slot, element_vector(e, buf, &locked), sizeof(float) * shape_.dims);
+	if (locked)
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	return slot;
+}
+
+const float *
+PageGraph::element_vector(ElementTuple *e, Buffer buf, bool *locked)
+{
+	*locked = !shape_.external;
+	if (!shape_.external)
+		return e->vector;
+	ItemPointerData first = *element_chunk(e);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	/* the chunks' pages take the place of the one pinned between reads */
+	release();
+	return load_vector(index_, shape_, first, scratch_.data());
 }
 
 } // namespace vecdb::hnsw
@@ -348,7 +371,7 @@ namespace vecdb::hnsw {
 
 void
 init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const float *vector,
-			 ItemPointer heaptid)
+			 ItemPointer heaptid, const ItemPointerData *chunk)
 {
 	memset(e, 0, element_size(s, slot_level));
 	e->level = static_cast<uint8>(level);
@@ -357,7 +380,13 @@ init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const f
 	e->heaptids[0] = *heaptid;
 	for (int i = 1; i < heaptids_per_element; i++)
 		ItemPointerSetInvalid(&e->heaptids[i]);
-	memcpy(e->vector, vector, sizeof(float) * s.dims);
+	if (s.external)
+	{
+		Assert(chunk != nullptr);
+		*element_chunk(e) = *chunk;
+	}
+	else
+		memcpy(e->vector, vector, sizeof(float) * s.dims);
 	ItemPointerData *links = element_links(e, s, 0);
 	for (int i = 0; i < 2 * s.m + slot_level * s.m; i++)
 		ItemPointerSetInvalid(&links[i]);
@@ -380,15 +409,13 @@ new_shape(Relation index)
 	if (s.ef_construction < 2 * s.m)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("ef_construction must be greater than or equal to 2 * m")));
-	if (MAXALIGN(element_size(s, 0)) > max_element_size)
-	{
-		int most = static_cast<int>(
-			(max_element_size - element_size(Shape{0, s.m, 0, s.metric}, 0)) / sizeof(float));
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("column cannot have more than %d dimensions for hnsw index with m = %d",
-						most, s.m)));
-	}
+	/* Too wide to keep inline: the vectors go out of line, which every
+	 * dims the type allows fits; the links alone must still fit a page. */
+	set_layout(s);
+	if (s.dims > vector_max_dim || MAXALIGN(element_size(s, 0)) > max_element_size)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("an hnsw element of %d dimensions with m = %d does not fit a page",
+							   s.dims, s.m)));
 	return s;
 }
 
