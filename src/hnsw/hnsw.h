@@ -20,7 +20,11 @@
  * address (invalid at the end), a float count, the floats; as many as fit
  * a page, so 3,072 dims take 2 chunks, 16,000 take 8. Chunks are written
  * before the element that names them (vectors.cpp), each in its own
- * record; a crash in between only leaks them.
+ * record; a crash in between only leaks them. A new vector's chunks start
+ * on the last vector page its backend wrote, if a useful part fits there:
+ * that hint lives in the backend's memory, not in the meta page (no meta
+ * change at all; a backend's first vector starts a fresh page, a few kB
+ * per backend at worst). A build packs every vector in element order.
  *
  * Readers copy an element's chunk address under its page's lock, unlock
  * it, then read the chunks one page at a time: no reader holds two buffer
