@@ -291,7 +291,52 @@ Buffer lock_meta_for_write(Relation index);
 void update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno,
 				 OffsetNumber entry_offno, BlockNumber insert_blkno);
 
-/* The graph on pages, as a Store for the search templates. */
+/*
+ * The graph on pages, as a Store for the search templates.
+ *
+ * What one hop costs is memory latency, not instructions. For each fresh
+ * neighbour a read touches its slot in the table of known blocks, its
+ * buffer descriptor, its page's header and line pointer, the special space
+ * page_is_sound checks (the block's other 4kB page), and the element: a
+ * chain of misses, each also a TLB miss once the index outgrows the TLB's
+ * reach (shared buffers without huge pages). Measured with perf (cpu-clock)
+ * on Fashion-MNIST (60k x 784, 2 elements a page) and 100k x 100 (13 a
+ * page), m=16, ef_search 40 and 160, all in shared buffers; the numbers
+ * are in the commit messages. What came of it:
+ *
+ *  - distances() walks a hop's fresh neighbours once per link of that
+ *    chain: slots, then descriptors, line pointers and special spaces, then
+ *    the elements' first lines, and only then pins, locks and computes. A
+ *    hop has a handful of fresh neighbours, so prefetching a fixed distance
+ *    ahead left most of a list in the pipeline's warm-up. The first link
+ *    of each chain, and each 4kB page, is a plain load, not a prefetch: on
+ *    this machine (AMD EPYC, a VM) prefetches that missed the TLB were
+ *    dropped, and the descriptor's and the special space's misses stayed
+ *    where LockBufHdr and page_is_sound wait for them (15% each).
+ *  - A page is checked once per pass (between two release()s, so within
+ *    one AM callback) and its header's bounds kept in its slot (KnownBlock,
+ *    utils.cpp); this saves little in a scan, which reads most blocks once
+ *    or twice, but the page of an element being expanded was checked when
+ *    its distance was computed. Element pages are never reinitialised and
+ *    their items never move or go (VACUUM only flags them free, an insert
+ *    reuses a free item in place or appends one), so pd_lower only grows
+ *    and pd_upper only shrinks: an offset beyond the kept item count checks
+ *    the page again, and the per-item checks (line pointer, bounds against
+ *    the kept pd_upper and the fixed special space, the tuple's own sizes)
+ *    stay, so a page damaged meanwhile still cannot make a read leave its
+ *    item.
+ *  - The slots that remember where blocks are in shared buffers follow
+ *    block numbers, so an index's slots are dense (they were a hash spread
+ *    over 1.5MB, a miss of its own), and one slot gives both the buffer
+ *    and the page's checked bounds.
+ *  - Consecutive elements on one page keep its pin and its share lock.
+ *    Grouping a list by block would save little more: the build places
+ *    elements in heap order, which on these data sets is unrelated to
+ *    their neighbourhoods, so a 32-link list names a block twice in some
+ *    6% of lists at 13 elements a page (C(32,2)/7828), fewer at 2.
+ *  - The visited set (core::VisitedHash) was not where the time went
+ *    (2-4%, its table stays in cache); visit() is inline now.
+ */
 class PageGraph
 {
 public:
@@ -301,7 +346,8 @@ public:
 	~PageGraph();
 	PageGraph(const PageGraph &) = delete;
 	PageGraph &operator=(const PageGraph &) = delete;
-	/* Drop the pin kept between reads; before leaving the AM's callback. */
+	/* Drop the pin kept between reads, and forget which pages were
+	 * checked; before leaving the AM's callback. */
 	void release();
 	void set_query(const float *query) { query_ = query; }
 	void interruption_point() { CHECK_FOR_INTERRUPTS(); }
@@ -310,7 +356,7 @@ public:
 	/* distances to the query computed since the graph was made */
 	int64 distances_computed() const { return computed_; }
 
-	bool visit(Ref r);
+	bool visit(Ref r) { return visited_.visit(r); }
 	int neighbours(Ref r, int level, Ref *out);
 	void distances(const Ref *refs, int n, float *out);
 	const float *vector(Ref r, float *slot);
@@ -322,6 +368,9 @@ public:
 	/* rewrite_links() below, after dropping the pin kept between reads */
 	bool rewrite_links(Ref r, int level, const std::vector<Ref> &before,
 					   const std::vector<Ref> &after);
+	/* The element at r share-locked in *buf, or nullptr (nothing locked)
+	 * if r names no sound element; the pin stays with the graph. */
+	ElementTuple *find_element(Ref r, Buffer *buf);
 
 	/* Skip elements that are deleted or free when collecting neighbours. */
 	bool skip_dead = false;
@@ -332,8 +381,10 @@ public:
 
 private:
 	Buffer pin(BlockNumber blkno);
-	void prefetch(Ref r);
+	void unpin();
+	ElementTuple *element_on(Page page, BlockNumber blkno, OffsetNumber offno);
 	ElementTuple *lock_element(Ref r, Buffer *buf);
+	float distance_of(const ElementTuple *e);
 	Relation index_;
 	Shape shape_;
 	core::DistanceFn distance_;
@@ -344,6 +395,7 @@ private:
 	BlockNumber last_blkno_ = InvalidBlockNumber;
 	BlockNumber nblocks_ = 0;    /* as last read: the index only grows */
 	std::vector<float> scratch_; /* an out-of-line vector (element_vector) */
+	uint32 pass_;                /* pages checked with this number are sound */
 };
 
 /*

@@ -107,20 +107,24 @@ take_batch(ScanState &st)
 void
 load_tids(ScanState &st, uint64 ref)
 {
-	Relation index = st.graph.index();
 	st.tid_count = 0;
 	st.tid_next = 0;
-	Buffer buf = ReadBuffer(index, ref_block(ref));
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	ElementTuple *e = element_at(BufferGetPage(buf), ref_offset(ref), st.graph.shape());
-	if (e != nullptr && !(e->flags & (element_deleted | element_free)))
+	Buffer buf;
+	ElementTuple *e = st.graph.find_element(ref, &buf);
+	if (e == nullptr)
+	{
+		st.graph.release();
+		return;
+	}
+	if (!(e->flags & (element_deleted | element_free)))
 		for (int i = 0; i < e->heaptid_count; i++)
 			/* a damaged TID must not reach the heap: block InvalidBlockNumber
 			 * would read as "extend the table" */
 			if (ItemPointerIsValid(&e->heaptids[i]) &&
 				ItemPointerGetBlockNumberNoCheck(&e->heaptids[i]) != InvalidBlockNumber)
 				st.tids[st.tid_count++] = e->heaptids[i];
-	UnlockReleaseBuffer(buf);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	st.graph.release();
 }
 
 /* The hot rows, read before the graph is searched (tier.h says why). */

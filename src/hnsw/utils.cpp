@@ -83,6 +83,39 @@ page_is_sound(Page page, uint16 kind)
 	return vecdb::index::page_is_sound(page, page_id, kind);
 }
 
+namespace {
+
+/* Where a sound element page's contents end: its special space. */
+constexpr Size element_page_special = BLCKSZ - MAXALIGN(sizeof(PageOpaque));
+
+/*
+ * The element at offno of a page whose header was found sound with
+ * max_offno items and its tuples from upper on (now or earlier: neither
+ * bound moves the wrong way on an element page), checked before it is
+ * trusted: nullptr, never a read outside the item.
+ */
+inline ElementTuple *
+item_element(Page page, OffsetNumber offno, OffsetNumber max_offno, Size upper, const Shape &s)
+{
+	if (offno < FirstOffsetNumber || offno > max_offno)
+		return nullptr;
+	ItemId id = PageGetItemId(page, offno);
+	Size off = ItemIdGetOffset(id);
+	Size len = ItemIdGetLength(id);
+	/* PageAddItem places every item MAXALIGN'd: an offset that is not is
+	 * damage, and reading an element there would be a misaligned access */
+	if (!ItemIdIsNormal(id) || len < offsetof(ElementTuple, vector) || off != MAXALIGN(off) ||
+		off < upper || off + len > element_page_special)
+		return nullptr;
+	auto *e = reinterpret_cast<ElementTuple *>(page + off);
+	if (e->slot_level > max_level || e->level > e->slot_level ||
+		e->heaptid_count > heaptids_per_element || len != element_size(s, e->slot_level))
+		return nullptr;
+	return e;
+}
+
+} // namespace
+
 /*
  * The element at offno, checked before it is trusted: a damaged page gives
  * nullptr (and the caller an ERROR), never a read outside the page's items.
@@ -90,24 +123,10 @@ page_is_sound(Page page, uint16 kind)
 ElementTuple *
 element_at(Page page, OffsetNumber offno, const Shape &s)
 {
-	if (!page_is_sound(page, page_elements) || offno < FirstOffsetNumber ||
-		offno > PageGetMaxOffsetNumber(page))
+	if (!page_is_sound(page, page_elements))
 		return nullptr;
-	ItemId id = PageGetItemId(page, offno);
-	/* PageAddItem places every item MAXALIGN'd: an offset that is not is
-	 * damage, and reading an element there would be a misaligned access */
-	if (!ItemIdIsNormal(id) || ItemIdGetLength(id) < offsetof(ElementTuple, vector) ||
-		ItemIdGetOffset(id) != MAXALIGN(ItemIdGetOffset(id)) ||
-		ItemIdGetOffset(id) < reinterpret_cast<PageHeader>(page)->pd_upper ||
-		ItemIdGetOffset(id) + ItemIdGetLength(id) > reinterpret_cast<PageHeader>(page)->pd_special)
-		return nullptr;
-	auto *e = reinterpret_cast<ElementTuple *>(PageGetItem(page, id));
-	if (e->slot_level > max_level || e->level > e->slot_level ||
-		e->heaptid_count > heaptids_per_element ||
-		ItemIdGetLength(id) != element_size(s, e->slot_level) ||
-		ItemIdGetOffset(id) + ItemIdGetLength(id) > BLCKSZ)
-		return nullptr;
-	return e;
+	return item_element(page, offno, PageGetMaxOffsetNumber(page),
+						reinterpret_cast<PageHeader>(page)->pd_upper, s);
 }
 
 Buffer
@@ -169,8 +188,74 @@ corrupted(Relation index, uint64 ref)
 							RelationGetRelationName(index))));
 }
 
+/*
+ * What this backend knows of index blocks: where it last found each in
+ * shared buffers, and whether a pass of a PageGraph found it a sound
+ * element page (with the header's bounds then). A search reads a thousand
+ * or more blocks, each once or twice; ReadRecentBuffer pins a remembered
+ * buffer after checking its tag, skipping the buffer mapping table that
+ * ReadBuffer searches under a partition lock. A stale or colliding entry
+ * only costs the fallback to ReadBuffer and a fresh check of the page.
+ * Slots follow block numbers, so one index's blocks share cache lines.
+ */
+namespace {
+
+struct KnownBlock
+{
+	Oid relnode;
+	BlockNumber blkno;
+	Buffer buffer;
+	uint32 pass; /* the pass that found the page sound; 0: none */
+	uint16 max_offno;
+	uint16 upper;
+};
+
+constexpr uint32 known_slots = 1 << 17;
+KnownBlock *known_blocks = nullptr;
+uint32 last_pass = 0;
+
+/* A number no pass of any PageGraph of this backend had since the table
+ * was last cleared. */
+uint32
+new_pass()
+{
+	if (++last_pass == 0)
+	{
+		if (known_blocks != nullptr)
+			memset(known_blocks, 0, sizeof(KnownBlock) * known_slots);
+		last_pass = 1;
+	}
+	return last_pass;
+}
+
+inline KnownBlock *
+known_slot(Oid relnode, BlockNumber blkno)
+{
+	return &known_blocks[(blkno + relnode * 0x9e3779b1u) & (known_slots - 1)];
+}
+
+/* The slot of relnode's blkno, taken over if it named another block. */
+inline KnownBlock &
+known(Oid relnode, BlockNumber blkno)
+{
+	KnownBlock *k = known_slot(relnode, blkno);
+	if (k->relnode != relnode || k->blkno != blkno)
+		*k = KnownBlock{relnode, blkno, InvalidBuffer, 0, 0, 0};
+	return *k;
+}
+
+/* How much of an element distances() prefetches for all of a list at
+ * once (its header and the vector's start), and then one element ahead
+ * (the rest of the vector and the links, up to the hardware prefetcher's
+ * reach). */
+constexpr Size element_head_bytes = 128;
+constexpr Size element_prefetch_bytes = 1024;
+
+} // namespace
+
 PageGraph::PageGraph(Relation index, const Shape &shape)
-	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)), visited_()
+	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)), visited_(),
+	  pass_(new_pass())
 {
 	if (shape.external)
 		scratch_.resize(shape.dims);
@@ -181,12 +266,21 @@ PageGraph::PageGraph(Relation index, const Shape &shape)
 PageGraph::~PageGraph() = default;
 
 void
-PageGraph::release()
+PageGraph::unpin()
 {
 	if (BufferIsValid(last_buffer_))
 		ReleaseBuffer(last_buffer_);
 	last_buffer_ = InvalidBuffer;
 	last_blkno_ = InvalidBlockNumber;
+}
+
+/* What a pass checked may change once the callback is left: the next one
+ * checks again. */
+void
+PageGraph::release()
+{
+	unpin();
+	pass_ = new_pass();
 }
 
 void
@@ -201,33 +295,6 @@ PageGraph::visited_count() const
 	return visited_.size();
 }
 
-bool
-PageGraph::visit(Ref r)
-{
-	return visited_.visit(r);
-}
-
-/*
- * Where this backend last found index blocks in shared buffers. A search
- * reads a thousand or more blocks, each once or twice; ReadRecentBuffer
- * pins a remembered buffer after checking its tag, skipping the buffer
- * mapping table that ReadBuffer searches under a partition lock. A stale
- * or colliding entry only costs the fallback to ReadBuffer.
- */
-namespace {
-
-struct RecentBuffer
-{
-	Oid relnode;
-	BlockNumber blkno;
-	Buffer buffer;
-};
-
-constexpr uint32 recent_slots = 1 << 17;
-RecentBuffer *recent_buffers = nullptr;
-
-} // namespace
-
 /* Consecutive reads of one page keep its pin. */
 Buffer
 PageGraph::pin(BlockNumber blkno)
@@ -238,39 +305,147 @@ PageGraph::pin(BlockNumber blkno)
 		nblocks_ = RelationGetNumberOfBlocks(index_);
 	if (blkno >= nblocks_ || blkno == meta_blkno)
 		return InvalidBuffer;
-	release();
-	if (recent_buffers == nullptr)
-		recent_buffers = static_cast<RecentBuffer *>(
-			MemoryContextAllocZero(TopMemoryContext, sizeof(RecentBuffer) * recent_slots));
-	Oid relnode = index_->rd_node.relNode;
-	RecentBuffer &slot = recent_buffers[(blkno ^ (relnode * 0x9e3779b1u)) % recent_slots];
-	if (slot.relnode == relnode && slot.blkno == blkno && BufferIsValid(slot.buffer) &&
-		ReadRecentBuffer(index_->rd_node, MAIN_FORKNUM, blkno, slot.buffer))
-		last_buffer_ = slot.buffer;
+	unpin();
+	if (known_blocks == nullptr)
+		known_blocks = static_cast<KnownBlock *>(
+			MemoryContextAllocZero(TopMemoryContext, sizeof(KnownBlock) * known_slots));
+	KnownBlock &k = known(index_->rd_node.relNode, blkno);
+	if (BufferIsValid(k.buffer) && ReadRecentBuffer(index_->rd_node, MAIN_FORKNUM, blkno, k.buffer))
+		last_buffer_ = k.buffer;
 	else
 	{
 		last_buffer_ = ReadBuffer(index_, blkno);
-		slot = RecentBuffer{relnode, blkno, last_buffer_};
+		k.buffer = last_buffer_;
 	}
 	last_blkno_ = blkno;
 	return last_buffer_;
+}
+
+/*
+ * The element at offno of blkno, pinned and share-locked as page: the
+ * page's header is checked once a pass, its items at every read.
+ */
+ElementTuple *
+PageGraph::element_on(Page page, BlockNumber blkno, OffsetNumber offno)
+{
+	KnownBlock &k = known(index_->rd_node.relNode, blkno);
+	if (k.pass != pass_ || offno > k.max_offno)
+	{
+		if (!page_is_sound(page, page_elements))
+			return nullptr;
+		k.pass = pass_;
+		k.max_offno = PageGetMaxOffsetNumber(page);
+		k.upper = reinterpret_cast<PageHeader>(page)->pd_upper;
+	}
+	return item_element(page, offno, k.max_offno, k.upper, shape_);
+}
+
+ElementTuple *
+PageGraph::find_element(Ref r, Buffer *buf)
+{
+	*buf = pin(ref_block(r));
+	if (!BufferIsValid(*buf))
+		return nullptr;
+	LockBuffer(*buf, BUFFER_LOCK_SHARE);
+	ElementTuple *e = element_on(BufferGetPage(*buf), ref_block(r), ref_offset(r));
+	if (e == nullptr)
+		LockBuffer(*buf, BUFFER_LOCK_UNLOCK);
+	return e;
 }
 
 /* The element at r, share-locked in *buf; an ERROR if r names none. */
 ElementTuple *
 PageGraph::lock_element(Ref r, Buffer *buf)
 {
-	*buf = pin(ref_block(r));
-	if (!BufferIsValid(*buf))
-		corrupted(index_, r);
-	LockBuffer(*buf, BUFFER_LOCK_SHARE);
-	ElementTuple *e = element_at(BufferGetPage(*buf), ref_offset(r), shape_);
+	ElementTuple *e = find_element(r, buf);
 	if (e == nullptr)
-	{
-		LockBuffer(*buf, BUFFER_LOCK_UNLOCK);
 		corrupted(index_, r);
-	}
 	return e;
+}
+
+/*
+ * Start loading what reading a ref will touch: its slot (stage 0), its
+ * buffer descriptor, line pointer and, if this pass has not checked the
+ * page yet, its special space (1), its element (2). Only hints, from where
+ * the block was last seen and what its page said then: no pin, no lock,
+ * and an address is prefetched only if it lies inside the buffer.
+ */
+static inline void
+prefetch_slot(Oid relnode, uint64 ref)
+{
+	__builtin_prefetch(known_slot(relnode, ref_block(ref)));
+}
+
+static inline const char *
+known_page(const KnownBlock *k, Oid relnode, uint64 ref)
+{
+	if (k->relnode != relnode || k->blkno != ref_block(ref) || k->buffer <= 0 ||
+		k->buffer > NBuffers)
+		return nullptr;
+	return static_cast<const char *>(BufferGetBlock(k->buffer));
+}
+
+/* Load the line at p and drop the value: the load cannot be elided, and
+ * the out-of-order core runs on without waiting for it. */
+static inline void
+touch(const void *p)
+{
+	uint32 v;
+	memcpy(&v, const_cast<const void *>(p), sizeof(v));
+	__asm__ volatile("" : : "r"(v));
+}
+
+static inline const ItemIdData *
+line_pointer(const char *page, uint64 ref)
+{
+	OffsetNumber offno = ref_offset(ref);
+	if (offno < FirstOffsetNumber || SizeOfPageHeaderData + sizeof(ItemIdData) * offno > BLCKSZ)
+		return nullptr;
+	return reinterpret_cast<const ItemIdData *>(page + SizeOfPageHeaderData) + (offno - 1);
+}
+
+static inline void
+prefetch_page(Oid relnode, uint32 pass, uint64 ref)
+{
+	const KnownBlock *k = known_slot(relnode, ref_block(ref));
+	const char *page = known_page(k, relnode, ref);
+	if (page == nullptr)
+		return;
+	/* loads, not prefetches: a prefetch that misses the TLB may be
+	 * dropped, and these lines lie on as many pages */
+	touch(GetBufferDescriptor(k->buffer - 1));
+	if (const ItemIdData *id = line_pointer(page, ref))
+		touch(id);
+	if (k->pass != pass)
+		touch(page + BLCKSZ - sizeof(PageOpaque));
+}
+
+/* Bytes from..to of the element at ref (to capped at its length). */
+static inline void
+prefetch_element(Oid relnode, uint64 ref, Size from, Size to)
+{
+	const KnownBlock *k = known_slot(relnode, ref_block(ref));
+	const char *page = known_page(k, relnode, ref);
+	const ItemIdData *id = page ? line_pointer(page, ref) : nullptr;
+	if (id == nullptr)
+		return;
+	uint32 raw = *reinterpret_cast<const volatile uint32 *>(id);
+	ItemIdData copy;
+	memcpy(&copy, &raw, sizeof(copy));
+	Size off = copy.lp_off;
+	to = Min(static_cast<Size>(copy.lp_len), to);
+	if (off + to > BLCKSZ)
+		return;
+	/* the first line on each 4kB page is loaded, for the TLB's sake; the
+	 * others on it only prefetched */
+	for (Size at = from; at < to; at += 64)
+	{
+		const char *p = page + off + at;
+		if (at == from || (reinterpret_cast<uintptr_t>(p) & 4095) < 64)
+			touch(p);
+		else
+			__builtin_prefetch(p);
+	}
 }
 
 int
@@ -287,38 +462,81 @@ PageGraph::neighbours(Ref r, int level, Ref *out)
 			out[n++] = ref_of(links[i]);
 	}
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	/* the slots distances() reads first, loading while the search checks
+	 * which links are fresh */
+	for (int i = 0; i < n; i++)
+		prefetch_slot(index_->rd_node.relNode, out[i]);
 	return n;
 }
 
-/*
- * Start loading the memory an element's read will touch first: its buffer
- * descriptor and its line pointer. Only a hint, from where the block was
- * last seen: no pin, no lock.
- */
-void
-PageGraph::prefetch(Ref r)
+float
+PageGraph::distance_of(const ElementTuple *e)
 {
-	if (recent_buffers == nullptr)
-		return;
-	BlockNumber blkno = ref_block(r);
-	Oid relnode = index_->rd_node.relNode;
-	const RecentBuffer &slot = recent_buffers[(blkno ^ (relnode * 0x9e3779b1u)) % recent_slots];
-	if (slot.relnode != relnode || slot.blkno != blkno || slot.buffer <= 0)
-		return;
-	__builtin_prefetch(GetBufferDescriptor(slot.buffer - 1));
-	char *page = static_cast<char *>(BufferGetBlock(slot.buffer));
-	__builtin_prefetch(page + SizeOfPageHeaderData + sizeof(ItemIdData) * (ref_offset(r) - 1));
+	computed_++;
+	/* A dead element still guides the search, but is never linked to. An
+	 * inline vector only: distances() sends out-of-line ones elsewhere. */
+	Assert(!shape_.external);
+	return (skip_dead && (e->flags & (element_deleted | element_free)))
+			   ? std::numeric_limits<float>::infinity()
+			   : distance_(query_, e->vector, shape_.dims);
 }
 
+/*
+ * A hop's few fresh neighbours (a handful on average) are each a chain of
+ * dependent misses: slot, then descriptor and line pointer, then element.
+ * Walking the list once per link of the chain overlaps the misses of all
+ * neighbours, where prefetching a fixed distance ahead would leave most of
+ * a short list in the pipeline's warm-up.
+ */
 void
 PageGraph::distances(const Ref *refs, int n, float *out)
 {
+	/* An out-of-line vector is read page by page after its element's lock
+	 * is dropped (element_vector): one at a time, no staging. */
+	if (shape_.external)
+	{
+		for (int i = 0; i < n; i++)
+			out[i] = distance_to(refs[i]);
+		return;
+	}
+	Oid relnode = index_->rd_node.relNode;
+	Size element_bytes = Min(element_prefetch_bytes, element_size(shape_, 0));
+	if (known_blocks != nullptr)
+	{
+		for (int i = 0; i < n; i++)
+			prefetch_slot(relnode, refs[i]);
+		for (int i = 0; i < n; i++)
+			prefetch_page(relnode, pass_, refs[i]);
+		for (int i = 0; i < n; i++)
+			prefetch_element(relnode, refs[i], 0, element_head_bytes);
+	}
+	/* locked: the buffer of last_blkno_ is share-locked */
+	bool locked = false;
 	for (int i = 0; i < n; i++)
 	{
-		if (i + 1 < n)
-			prefetch(refs[i + 1]);
-		out[i] = distance_to(refs[i]);
+		if (known_blocks != nullptr && i + 1 < n)
+			prefetch_element(relnode, refs[i + 1], element_head_bytes, element_bytes);
+		BlockNumber blkno = ref_block(refs[i]);
+		if (!locked || blkno != last_blkno_)
+		{
+			if (locked)
+				LockBuffer(last_buffer_, BUFFER_LOCK_UNLOCK);
+			locked = false;
+			if (!BufferIsValid(pin(blkno)))
+				corrupted(index_, refs[i]);
+			LockBuffer(last_buffer_, BUFFER_LOCK_SHARE);
+			locked = true;
+		}
+		ElementTuple *e = element_on(BufferGetPage(last_buffer_), blkno, ref_offset(refs[i]));
+		if (e == nullptr)
+		{
+			LockBuffer(last_buffer_, BUFFER_LOCK_UNLOCK);
+			corrupted(index_, refs[i]);
+		}
+		out[i] = distance_of(e);
 	}
+	if (locked)
+		LockBuffer(last_buffer_, BUFFER_LOCK_UNLOCK);
 }
 
 float
