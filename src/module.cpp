@@ -29,10 +29,9 @@ _PG_init(void)
 	vecdb::ivfpq::define_settings();
 	vecdb::ivfpq::define_options();
 	vecdb::index::register_am({"hnsw", vecdb::hnsw::build, vecdb::hnsw::check_index,
-							   vecdb::hnsw::merge, vecdb::hnsw::hot_rows, vecdb::hnsw::tier_shape});
+							   vecdb::hnsw::merge, vecdb::hnsw::tier_shape});
 	vecdb::index::register_am({"ivfpq", vecdb::ivfpq::build, vecdb::ivfpq::check_index,
-							   vecdb::ivfpq::merge, vecdb::ivfpq::hot_rows,
-							   vecdb::ivfpq::tier_shape});
+							   vecdb::ivfpq::merge, vecdb::ivfpq::tier_shape});
 	vecdb::worker::register_launcher();
 	/* every vecdb.* name is one of ours: a typo is an error, not a
 	 * placeholder */

@@ -69,12 +69,6 @@ merge(Relation index, int64 max_rows, bool only_if_free)
 	return merge(index, tier::MergeGoal{max_rows, only_if_free, -1});
 }
 
-int64
-hot_rows(Relation index)
-{
-	return tier::read_meta(tier_of(index, read_shape(index))).rows;
-}
-
 index::TierShape
 tier_shape(Relation index)
 {

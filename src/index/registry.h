@@ -39,11 +39,9 @@ struct VectorAm
 	 * index runs, unless only_if_free: then returns -1 at once.
 	 */
 	int64 (*merge)(Relation index, int64 max_rows, bool only_if_free);
-	/* The items on the index's hot pages, from its meta page: the hot rows,
-	 * and merged or dead ones on pages not retired yet (at most a page's
-	 * worth): cheap, and an upper bound for thresholds. */
-	int64 (*hot_rows)(Relation index);
-	/* Where the index keeps its hot tier; reads the meta page. */
+	/* Where the index keeps its hot tier; reads the meta page. (Its
+	 * TierMeta, tier::read_meta, has the cheap counts: the items on the
+	 * hot pages, an upper bound for thresholds, and the last merge.) */
 	TierShape (*tier_shape)(Relation index);
 };
 

@@ -306,7 +306,6 @@ tier_of(Relation index, const Shape &s)
 /* merge.cpp: the access method's merge entry point (index/registry.h). */
 int64 merge(Relation index, int64 max_rows, bool only_if_free);
 int64 merge(Relation index, const tier::MergeGoal &goal);
-int64 hot_rows(Relation index);
 index::TierShape tier_shape(Relation index);
 /* handler.cpp: whether the index's inserts go to its hot tier. */
 bool streaming(Relation index, const Shape &s);

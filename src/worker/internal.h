@@ -37,6 +37,10 @@ struct WorkerSlot
 	bool exited;
 	/* its time budget ran out with work left: start it again at once */
 	bool unfinished;
+	/* set by the launcher when the database's last pass was unfinished:
+	 * that pass's start. The next pass finishes every index merged since
+	 * then, whatever merge_threshold says (pass.cpp); 0: none */
+	TimestampTz continue_since;
 };
 
 struct Shared

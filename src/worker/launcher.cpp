@@ -153,6 +153,9 @@ struct Database
 {
 	Oid oid;
 	TimestampTz due; /* when a worker should next be started for it */
+	/* its last pass ran out of time with work left: that pass's start
+	 * (WorkerSlot::continue_since); 0: it did not */
+	TimestampTz continue_since;
 };
 
 struct Launcher
@@ -180,7 +183,7 @@ find_database(Launcher *l, Oid oid)
 	/* no bsearch over a null array: UBSan (nonnull) rightly objects */
 	if (l->ndbs == 0)
 		return nullptr;
-	Database key{oid, 0};
+	Database key{oid, 0, 0};
 	return static_cast<Database *>(
 		bsearch(&key, l->dbs, l->ndbs, sizeof(Database), compare_database_oid));
 }
@@ -216,6 +219,7 @@ list_databases(Launcher *l, TimestampTz now)
 		Database *known = find_database(l, db->oid);
 		dbs[n].oid = db->oid;
 		dbs[n].due = known ? known->due : now;
+		dbs[n].continue_since = known ? known->continue_since : 0;
 		n++;
 	}
 	table_endscan(scan);
@@ -270,7 +274,10 @@ reap_workers(Launcher *l, TimestampTz now)
 		{
 			Database *db = find_database(l, s.dboid);
 			if (db)
+			{
 				db->due = now;
+				db->continue_since = s.started_at;
+			}
 		}
 		free_slot(i);
 		if (l->handles[i] != nullptr)
@@ -292,9 +299,9 @@ is_served(Oid dboid)
 	return served;
 }
 
-/* Take a free slot for a worker of dboid; -1 if all are in use. */
+/* Take a free slot for a worker of db; -1 if all are in use. */
 int
-take_slot(Oid dboid, TimestampTz now, uint32 *generation)
+take_slot(const Database *db, TimestampTz now, uint32 *generation)
 {
 	int taken = -1;
 	SpinLockAcquire(&shared->mutex);
@@ -305,11 +312,12 @@ take_slot(Oid dboid, TimestampTz now, uint32 *generation)
 			continue;
 		s->in_use = true;
 		s->generation++;
-		s->dboid = dboid;
+		s->dboid = db->oid;
 		s->started_at = now;
 		s->pid = 0;
 		s->exited = false;
 		s->unfinished = false;
+		s->continue_since = db->continue_since;
 		*generation = s->generation;
 		taken = i;
 	}
@@ -369,7 +377,7 @@ start_due_workers(Launcher *l, TimestampTz now)
 		if (db == nullptr)
 			return;
 		uint32 generation;
-		int slot = take_slot(db->oid, now, &generation);
+		int slot = take_slot(db, now, &generation);
 		if (slot < 0)
 			return;
 		/* due again a naptime after this start, or at once if it runs out
@@ -385,6 +393,7 @@ start_due_workers(Launcher *l, TimestampTz now)
 			return;
 		}
 		l->reported_no_slot = false;
+		db->continue_since = 0; /* the new pass has it */
 	}
 }
 

@@ -5,8 +5,15 @@
  * It lists the database's vecdb indexes (nothing if the extension is not
  * installed there), then merges, in rounds of one batch an index, every
  * index whose hot tier holds vecdb.merge_threshold rows or more, until
- * those tiers are empty or its time budget is spent. So that it never gets
- * in anyone's way:
+ * those tiers are empty or its time budget is spent. A tier once taken on
+ * is merged empty, even across passes: a pass that follows one that ran
+ * out of time also takes every tier merged since that one began (the
+ * launcher hands over its start, WorkerSlot::continue_since), else the
+ * rows left below the threshold would wait for the next burst or VACUUM.
+ * An index another merge holds (a VACUUM, vecdb_merge(), or
+ * vecdb_hot_tier() counting under the merge lock) is tried again a moment
+ * later, not given up for the pass, for the same reason. So that it never
+ * gets in anyone's way:
  *
  *  - each batch is a transaction of its own: no snapshot or xmin is held
  *    for longer than one batch, and VACUUM is never held back;
@@ -24,6 +31,7 @@
  */
 #include "pg/pg.h"
 #include "index/registry.h"
+#include "tier/tier.h"
 #include "worker/internal.h"
 
 extern "C" {
@@ -40,9 +48,11 @@ extern "C" {
 #include "catalog/pg_database.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
+#include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
@@ -52,6 +62,7 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 }
 
 namespace vecdb::worker {
@@ -66,6 +77,9 @@ namespace {
  * not see the DROP coming.
  */
 constexpr long pass_budget_ms = 3000;
+
+/* How long to wait when every index left is being merged by another. */
+constexpr long busy_wait_ms = 20;
 
 /*
  * Rows asked of one merge call. Batches start small and grow while they
@@ -83,12 +97,14 @@ constexpr long batch_slow_ms = 1000;
 int my_slot = -1;
 uint32 my_generation = 0;
 bool pass_unfinished = false;
+TimestampTz continue_since = 0; /* WorkerSlot::continue_since */
 
 struct Target
 {
 	Oid index;
 	bool active;    /* still to be merged in this pass */
 	bool qualified; /* reached merge_threshold: merge it empty */
+	bool busy;      /* its last batch found another merge running */
 	int batch_rows;
 };
 
@@ -105,6 +121,7 @@ claim_slot(int slot, uint32 generation)
 	{
 		s->pid = MyProcPid;
 		dboid = s->dboid;
+		continue_since = s->continue_since;
 		my_slot = slot;
 		my_generation = generation;
 	}
@@ -189,7 +206,7 @@ list_targets(MemoryContext context, int *count)
 				targets = static_cast<Target *>(targets ? repalloc(targets, size)
 														: MemoryContextAlloc(context, size));
 			}
-			targets[(*count)++] = Target{c->oid, true, false, first_batch_rows};
+			targets[(*count)++] = Target{c->oid, true, false, false, first_batch_rows};
 		}
 		table_endscan(scan);
 		table_close(rel, AccessShareLock);
@@ -275,6 +292,18 @@ adapt_batch(Target *t, TimestampTz started)
 		t->batch_rows = Max(t->batch_rows / 2, min_batch_rows);
 }
 
+/* Whether t's tier is this pass's to merge (see the top). */
+bool
+qualifies(const Target *t, const index::VectorAm *am, Relation index)
+{
+	index::TierShape shape = am->tier_shape(index);
+	tier::TierMeta m = tier::read_meta({index, shape.meta_offset, shape.page_id, shape.dims});
+	if (m.rows < 1)
+		return false;
+	return t->qualified || m.rows >= merge_threshold ||
+		   (continue_since != 0 && m.last_merge >= continue_since);
+}
+
 /* One batch of t, inside the caller's transaction. */
 void
 merge_batch_in_transaction(Target *t)
@@ -284,18 +313,19 @@ merge_batch_in_transaction(Target *t)
 	if (index == nullptr)
 		return;
 	const index::VectorAm *am = index::vector_am_of(index);
-	int64 hot = am->hot_rows(index);
-	if (hot < (t->qualified ? 1 : merge_threshold))
+	t->busy = false;
+	if (!qualifies(t, am, index))
 		t->active = false;
 	else
 	{
 		t->qualified = true;
 		report_merging(index);
 		TimestampTz started = GetCurrentTimestamp();
-		/* only_if_free: a VACUUM or vecdb_merge() merging it already
-		 * (-1) has it in hand; 0: nothing left */
+		/* only_if_free: -1 if another merge runs; 0: nothing left */
 		int64 merged = am->merge(index, t->batch_rows, true);
-		if (merged <= 0)
+		if (merged < 0)
+			t->busy = true;
+		else if (merged == 0)
 			t->active = false;
 		else
 			adapt_batch(t, started);
@@ -357,6 +387,7 @@ run_pass(TimestampTz deadline)
 	for (bool any_active = count > 0; any_active;)
 	{
 		any_active = false;
+		bool all_busy = true;
 		for (int i = 0; i < count; i++)
 		{
 			Target *t = &targets[i];
@@ -374,6 +405,13 @@ run_pass(TimestampTz deadline)
 				return false;
 			merge_batch(t, context);
 			any_active |= t->active;
+			all_busy &= !t->active || t->busy;
+		}
+		if (any_active && all_busy)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, busy_wait_ms,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
 		}
 	}
 	return false;

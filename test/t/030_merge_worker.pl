@@ -261,6 +261,49 @@ is($node->safe_psql('postgres', "SELECT pg_terminate_backend($launcher)"), 't',
 wait_for_launcher($node, 'after the launcher was terminated', $launcher);
 burst_merged('after the launcher was terminated');
 
+# --- watched while it merges. vecdb_hot_tier, called without pause while
+# merges retire the pages it counts, counts under the merge lock, and the
+# worker finds the index busy. It used to give the index up for the pass
+# then, and the next pass, seeing fewer hot rows than the threshold, left
+# them hot until the next burst or VACUUM. So: a threshold of 1,000, a
+# burst of 6,000 wide vectors (two a tier page, so that a count takes a
+# while and batches retire pages often), and a session that calls
+# vecdb_hot_tier every 5 ms until the tier is empty, for 120 s at most.
+set_and_reload($node, 'vecdb.merge_threshold', '1000');
+my $wide = 784;
+$node->safe_psql('postgres', "CREATE TABLE w (id int, v vector($wide))");
+$node->safe_psql('postgres',
+	"SELECT setseed(0.8); INSERT INTO w SELECT i, ARRAY(SELECT random() FROM generate_series(1, $wide) "
+	  . "WHERE i IS NOT NULL)::real[]::vector FROM generate_series(1, 1000) i");
+$node->safe_psql('postgres', 'CREATE INDEX w_v ON w USING ivfpq (v vector_l2_ops) WITH (lists = 4, m = 8)');
+for my $round (1 .. 2)
+{
+	my $first = 1000 + 6000 * ($round - 1) + 1;
+	my $last = $first + 5999;
+	my $watched = $node->safe_psql('postgres', qq{
+		SET vecdb.hot_tier_max_rows = 100000000;
+		INSERT INTO w SELECT i, ARRAY(SELECT random() FROM generate_series(1, $wide)
+			WHERE i IS NOT NULL)::real[]::vector FROM generate_series($first, $last) i;
+		DO \$\$
+		DECLARE
+			hot bigint;
+			t0 timestamptz := clock_timestamp();
+		BEGIN
+			LOOP
+				SELECT rows INTO hot FROM vecdb_hot_tier('w_v');
+				EXIT WHEN hot = 0 OR clock_timestamp() - t0 > interval '120 s';
+				PERFORM pg_sleep(0.005);
+			END LOOP;
+			RAISE NOTICE 'hot rows left: %', hot;
+		END \$\$;
+		SELECT rows FROM vecdb_hot_tier('w_v')});
+	is($watched, '0', "round $round: the worker empties a tier that a session watches without pause");
+}
+is($node->safe_psql('postgres', q{SELECT count(*) FROM vecdb_index_check('w_v')}),
+	'0', 'w_v is sound after the watched merges');
+$node->safe_psql('postgres', 'DROP TABLE w');
+set_and_reload($node, 'vecdb.merge_threshold', '10');
+
 # --- a standby runs none, but gets the merges through WAL
 $node->backup('base');
 my $standby = PostgreSQL::Test::Cluster->new('merge_worker_standby');
