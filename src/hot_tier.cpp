@@ -59,9 +59,8 @@ VECDB_FUNCTION(vecdb_hot_tier)
 	vecdb::pg::OpenedIndex opened =
 		vecdb::pg::open_index(index_oid, vecdb::pg::IndexAccess::read_pages, AccessShareLock);
 	const vecdb::index::VectorAm &am = vector_am(opened.index, "vecdb_hot_tier");
-	vecdb::index::TierShape shape = am.tier_shape(opened.index);
 	vecdb::tier::Stats s =
-		vecdb::tier::stats({opened.index, shape.meta_offset, shape.page_id, shape.dims});
+		vecdb::tier::stats(vecdb::tier::tier_of(opened.index, am.tier_shape(opened.index)));
 	vecdb::pg::close_index(opened);
 
 	Datum values[4] = {Int64GetDatum(s.rows), Int64GetDatum(s.pages), Int64GetDatum(s.merged),

@@ -36,6 +36,7 @@
 #include "core/distance.h"
 #include "core/visited.h"
 #include "index/page.h"
+#include "index/registry.h"
 #include "index/vector_index.h"
 
 extern "C" {
@@ -107,6 +108,14 @@ struct Tier
 	uint16 page_id;
 	int dims;
 };
+
+/* The tier of an index, where its access method says it is
+ * (index::VectorAm::tier_shape): for the parts above both. */
+inline Tier
+tier_of(Relation index, const index::TierShape &shape)
+{
+	return {index, shape.meta_offset, shape.page_id, shape.dims};
+}
 
 inline Size
 item_size(int dims)

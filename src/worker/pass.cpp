@@ -296,8 +296,7 @@ adapt_batch(Target *t, TimestampTz started)
 bool
 qualifies(const Target *t, const index::VectorAm *am, Relation index)
 {
-	index::TierShape shape = am->tier_shape(index);
-	tier::TierMeta m = tier::read_meta({index, shape.meta_offset, shape.page_id, shape.dims});
+	tier::TierMeta m = tier::read_meta(tier::tier_of(index, am->tier_shape(index)));
 	if (m.rows < 1)
 		return false;
 	return t->qualified || m.rows >= merge_threshold ||
