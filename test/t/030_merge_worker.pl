@@ -265,26 +265,30 @@ burst_merged('after the launcher was terminated');
 # merges retire the pages it counts, counts under the merge lock, and the
 # worker finds the index busy. It used to give the index up for the pass
 # then, and the next pass, seeing fewer hot rows than the threshold, left
-# them hot until the next burst or VACUUM. So: a threshold of 1,000, a
-# burst of 6,000 wide vectors (two a tier page, so that a count takes a
-# while and batches retire pages often), and a session that calls
-# vecdb_hot_tier every 5 ms until the tier is empty, for 120 s at most.
-set_and_reload($node, 'vecdb.merge_threshold', '1000');
+# them hot until the next burst or VACUUM. So: a burst of 6,000 wide
+# vectors (two a tier page, so that a count takes a while and batches
+# retire pages often), inserted in one quick statement while the threshold
+# is out of reach (a worker merging during a slow INSERT would rightly
+# leave its last rows, fewer than the threshold, hot); then a threshold of
+# 1,000, and a session that calls vecdb_hot_tier every 5 ms until the tier
+# is empty, for 120 s at most. Three rounds: the old code left rows hot in
+# five of six such rounds by hand.
 my $wide = 784;
 $node->safe_psql('postgres', "CREATE TABLE w (id int, v vector($wide))");
 $node->safe_psql('postgres',
-	"SELECT setseed(0.8); INSERT INTO w SELECT i, ARRAY(SELECT random() FROM generate_series(1, $wide) "
-	  . "WHERE i IS NOT NULL)::real[]::vector FROM generate_series(1, 1000) i");
+	"SELECT setseed(0.8); CREATE TABLE w_src AS SELECT i AS id, ARRAY(SELECT random() FROM "
+	  . "generate_series(1, $wide) WHERE i IS NOT NULL)::real[]::vector AS v FROM generate_series(1, 6000) i");
+$node->safe_psql('postgres', 'INSERT INTO w SELECT id, v FROM w_src WHERE id <= 1000');
 $node->safe_psql('postgres', 'CREATE INDEX w_v ON w USING ivfpq (v vector_l2_ops) WITH (lists = 4, m = 8)');
-for my $round (1 .. 2)
+for my $round (1 .. 3)
 {
-	my $first = 1000 + 6000 * ($round - 1) + 1;
-	my $last = $first + 5999;
-	my $watched = $node->safe_psql('postgres', qq{
-		SET vecdb.hot_tier_max_rows = 100000000;
-		INSERT INTO w SELECT i, ARRAY(SELECT random() FROM generate_series(1, $wide)
-			WHERE i IS NOT NULL)::real[]::vector FROM generate_series($first, $last) i;
-		DO \$\$
+	set_and_reload($node, 'vecdb.merge_threshold', '1000000');
+	$node->safe_psql('postgres',
+		"SET vecdb.hot_tier_max_rows = 100000000; INSERT INTO w SELECT id + 10000 * $round, v FROM w_src");
+	is(hot_rows($node, 'postgres', 'w_v'), '6000', "round $round: the burst is hot");
+	set_and_reload($node, 'vecdb.merge_threshold', '1000');
+	my $watched = $node->safe_psql('postgres', q{
+		DO $$
 		DECLARE
 			hot bigint;
 			t0 timestamptz := clock_timestamp();
@@ -295,13 +299,13 @@ for my $round (1 .. 2)
 				PERFORM pg_sleep(0.005);
 			END LOOP;
 			RAISE NOTICE 'hot rows left: %', hot;
-		END \$\$;
+		END $$;
 		SELECT rows FROM vecdb_hot_tier('w_v')});
 	is($watched, '0', "round $round: the worker empties a tier that a session watches without pause");
 }
 is($node->safe_psql('postgres', q{SELECT count(*) FROM vecdb_index_check('w_v')}),
 	'0', 'w_v is sound after the watched merges');
-$node->safe_psql('postgres', 'DROP TABLE w');
+$node->safe_psql('postgres', 'DROP TABLE w, w_src');
 set_and_reload($node, 'vecdb.merge_threshold', '10');
 
 # --- a standby runs none, but gets the merges through WAL
