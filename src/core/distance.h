@@ -92,6 +92,16 @@ struct DistanceKernels
 	 * table[j * 256 + codes[i * stride + j]], for i < n. */
 	void (*adc_sums)(const float *table, std::size_t m, const std::uint8_t *codes,
 					 std::size_t stride, std::size_t n, float *out) noexcept;
+
+	/* From a float query to a vector in 8-bit scalar codes (core/sq8.h),
+	 * whose coordinate i is lo + step * codes[i], decoded as a multiply
+	 * then an add: |q - x|^2, <q, x> and |q - x|_1. */
+	float (*sq8_l2_squared)(const float *q, const std::uint8_t *codes, float lo, float step,
+							std::size_t n) noexcept;
+	float (*sq8_inner_product)(const float *q, const std::uint8_t *codes, float lo, float step,
+							   std::size_t n) noexcept;
+	float (*sq8_l1)(const float *q, const std::uint8_t *codes, float lo, float step,
+					std::size_t n) noexcept;
 };
 
 /* min_l2_cols' sums: one per this many columns. */

@@ -773,6 +773,43 @@ adc_sums(const float *table, std::size_t m, const std::uint8_t *codes, std::size
 	}
 }
 
+/*
+ * sq8 kernels: the codes are decoded a block at a time into floats on the
+ * stack (L1-resident), which reduce() then folds with the query as it folds
+ * two float vectors. The decoding loop has a constant trip count, so that
+ * GCC vectorises it (uint8 to int32 to float, a multiply, an add: no FMA,
+ * as sq8_encode measured its error, the unit is built -ffp-contract=off).
+ */
+constexpr std::size_t sq8_block = 256;
+
+[[gnu::always_inline]] inline void
+sq8_decode_block(const std::uint8_t *codes, float lo, float step, std::size_t len,
+				 float *out) noexcept
+{
+	std::size_t j = 0;
+	for (; j + 16 <= len; j += 16)
+#pragma GCC unroll 16
+		for (std::size_t k = 0; k < 16; k++)
+			out[j + k] = lo + step * static_cast<float>(codes[j + k]);
+	for (; j < len; j++)
+		out[j] = lo + step * static_cast<float>(codes[j]);
+}
+
+template <class Arch, class Op>
+float
+sq8_binary(const float *q, const std::uint8_t *codes, float lo, float step, std::size_t n) noexcept
+{
+	alignas(64) float x[sq8_block];
+	float sum = 0.0f;
+	for (std::size_t i = 0; i < n; i += sq8_block)
+	{
+		std::size_t len = n - i < sq8_block ? n - i : sq8_block;
+		sq8_decode_block(codes + i, lo, step, len, x);
+		sum += reduce<Arch, Op>(q + i, x, len).v[0];
+	}
+	return sum;
+}
+
 /* The table an ISA's translation unit exports; constant-initialised. */
 template <class Arch>
 constexpr DistanceKernels
@@ -791,7 +828,10 @@ make_kernels(Isa isa) noexcept
 						   &to_cols<Arch, L1Col>,
 						   &min_l2_cols<Arch>,
 						   &nearest_dot_cols<Arch>,
-						   &adc_sums<Arch>};
+						   &adc_sums<Arch>,
+						   &sq8_binary<Arch, L2Op>,
+						   &sq8_binary<Arch, DotOp>,
+						   &sq8_binary<Arch, L1Op>};
 }
 
 } // namespace

@@ -96,11 +96,12 @@ write_meta(Relation index, const Shape &s, ForkNumber fork)
 	init_page(page, page_meta);
 	MetaPage *meta = meta_of(page);
 	meta->magic = meta_magic;
-	meta->version = format_version;
+	meta->version = s.quantized() ? format_version_quantized : format_version;
 	meta->dims = static_cast<uint32>(s.dims);
 	meta->m = static_cast<uint16>(s.m);
 	meta->ef_construction = static_cast<uint16>(s.ef_construction);
 	meta->metric = static_cast<uint8>(s.metric);
+	meta->quantization = static_cast<uint8>(s.quantization);
 	meta->entry_level = -1;
 	meta->entry_blkno = InvalidBlockNumber;
 	meta->entry_offno = InvalidOffsetNumber;

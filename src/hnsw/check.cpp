@@ -75,11 +75,20 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has a damaged header");
 		return false;
 	}
-	if (meta.magic != meta_magic || meta.version != format_version)
+	if (meta.magic != meta_magic ||
+		(meta.version != format_version && meta.version != format_version_quantized))
 	{
 		report(r, meta_blkno, InvalidOffsetNumber,
-			   "meta page has magic %08x version %u, expected %08x version %u", meta.magic,
-			   meta.version, meta_magic, format_version);
+			   "meta page has magic %08x version %u, expected %08x version %u or %u", meta.magic,
+			   meta.version, meta_magic, format_version, format_version_quantized);
+		return false;
+	}
+	auto quantization = static_cast<Quantization>(meta.quantization);
+	if ((meta.version == format_version) != (quantization == Quantization::none) ||
+		(quantization != Quantization::none && quantization != Quantization::sq8))
+	{
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page has quantization %u in version %u",
+			   meta.quantization, meta.version);
 		return false;
 	}
 	if (meta.dims < 1 || meta.dims > static_cast<uint32>(core::max_vector_dims) || meta.m < min_m ||
@@ -91,7 +100,13 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 	}
 	*shape = Shape{static_cast<int>(meta.dims), meta.m, meta.ef_construction,
 				   static_cast<Metric>(meta.metric)};
+	shape->quantization = quantization;
 	set_layout(*shape);
+	if (MAXALIGN(element_size(*shape, 0)) > max_element_size)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page has impossible parameters");
+		return false;
+	}
 	bool usable = true;
 	if (meta.ef_construction < 2 * meta.m || meta.ef_construction > max_ef_construction)
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has ef_construction %u with m %u",
@@ -185,6 +200,12 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 			{
 				/* a free element keeps its chunks for the slot's reuse */
 				pg::guarded([&] { c.chains.push_back({ref_of(blkno, off), *element_chunk(e)}); });
+				continue;
+			}
+			if (s.quantized())
+			{
+				if (!core::sq8_header_sound(*element_code(e)))
+					report(r, blkno, off, "vector code has a damaged header");
 				continue;
 			}
 			for (int i = 0; i < s.dims; i++)

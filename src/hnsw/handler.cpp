@@ -22,6 +22,12 @@ namespace {
 
 relopt_kind options_kind;
 
+relopt_enum_elt_def quantization_values[] = {
+	{"none", static_cast<int>(Quantization::none)},
+	{"sq8", static_cast<int>(Quantization::sq8)},
+	{nullptr, 0},
+};
+
 /* Build sub-phases, for pg_stat_progress_create_index. */
 constexpr int64 phase_loading = 2;
 constexpr int64 phase_writing = 3;
@@ -33,6 +39,7 @@ parse_options(Datum reloptions, bool validate)
 		{"m", RELOPT_TYPE_INT, offsetof(Options, m)},
 		{"ef_construction", RELOPT_TYPE_INT, offsetof(Options, ef_construction)},
 		{"streaming", RELOPT_TYPE_BOOL, offsetof(Options, streaming)},
+		{"quantization", RELOPT_TYPE_ENUM, offsetof(Options, quantization)},
 	};
 	return static_cast<bytea *>(build_reloptions(reloptions, validate, options_kind,
 												 sizeof(Options), table, lengthof(table)));
@@ -150,6 +157,11 @@ define_options()
 		options_kind, "ef_construction", "Size of the candidate list when linking a new element",
 		default_ef_construction, min_ef_construction, max_ef_construction, AccessExclusiveLock);
 	tier::add_streaming_option(options_kind);
+	add_enum_reloption(options_kind, "quantization",
+					   "How the index keeps vectors: none (floats) or sq8 (a byte a dimension, "
+					   "re-ranked from the table)",
+					   quantization_values, static_cast<int>(Quantization::none),
+					   "Valid values are \"none\" and \"sq8\".", AccessExclusiveLock);
 }
 
 bool

@@ -37,6 +37,16 @@
  * element page's lock. A reader racing the overwrite may see a vector half
  * old, half new for an element being replaced; the chain itself, next
  * pointers and counts, never changes.)
+ *
+ * WITH (quantization = 'sq8') keeps each vector as 8-bit codes instead of
+ * floats (core/sq8.h: a 12-byte header, then a byte a dimension, padded to
+ * the links' 2-byte alignment), inline up to the dims whose element fits a
+ * page (7,900 at m 16). The search ranks by distances to the codes; a scan
+ * returns with each row a lower bound of its exact distance and sets
+ * xs_recheckorderby, so that PostgreSQL's executor re-ranks from the heap.
+ * Identical vectors never share an element then: a code does not say
+ * whether two vectors were equal, and each row's bound must be its own.
+ * Such an index has format version 3, which an older vecdb refuses.
  */
 #pragma once
 
@@ -45,6 +55,7 @@
 #include "index/page.h"
 #include "core/hnsw_search.h"
 #include "core/metric.h"
+#include "core/sq8.h"
 #include "core/visited.h"
 #include "index/vector_index.h"
 #include "index/registry.h"
@@ -73,6 +84,9 @@ using index::PageOpaque;
 constexpr uint32 meta_magic = 0x56484e53; /* "VHNS" */
 /* 2: the hot tier's state in the meta page, and index::PageOpaque */
 constexpr uint32 format_version = 2;
+/* 3: format 2 with quantized vectors (MetaPage::quantization), so that a
+ * vecdb that knows only format 2 refuses an index it would misread */
+constexpr uint32 format_version_quantized = 3;
 constexpr BlockNumber meta_blkno = 0;
 constexpr uint16 page_id = 0xFF91; /* last word of every page, as bloom does */
 
@@ -106,8 +120,8 @@ struct MetaPage
 	uint16 m;
 	uint16 ef_construction;
 	uint8 metric;
-	uint8 unused;
-	int16 entry_level; /* -1: empty graph */
+	uint8 quantization; /* Quantization; none in format 2 */
+	int16 entry_level;  /* -1: empty graph */
 	BlockNumber entry_blkno;
 	OffsetNumber entry_offno;
 	BlockNumber insert_blkno; /* last page, where new elements go */
@@ -123,6 +137,7 @@ struct MetaPage
 static_assert(offsetof(MetaPage, magic) == 0 && offsetof(MetaPage, version) == 4,
 			  "MetaPage layout");
 static_assert(offsetof(MetaPage, tier) == 32, "MetaPage layout");
+static_assert(offsetof(MetaPage, quantization) == 17, "MetaPage layout");
 
 constexpr uint8 element_deleted = 1 << 0; /* no heap TIDs left; awaiting repair */
 constexpr uint8 element_free = 1 << 1;    /* unlinked; its space can be reused */
@@ -140,6 +155,13 @@ struct ElementTuple
 	 * a list shorter than its room ends with an invalid ItemPointer. */
 };
 
+/* How an element keeps its vector (WITH (quantization = ...)). */
+enum class Quantization : uint8
+{
+	none = 0, /* floats */
+	sq8 = 1,  /* 8-bit codes, core/sq8.h */
+};
+
 /* The index's parameters, as the meta page records them. */
 struct Shape
 {
@@ -148,6 +170,9 @@ struct Shape
 	int ef_construction;
 	Metric metric;
 	bool external = false; /* vectors out of line (see the top); set_layout */
+	Quantization quantization = Quantization::none;
+
+	bool quantized() const { return quantization == Quantization::sq8; }
 };
 
 /* An out-of-line element's room for its first chunk's address. */
@@ -155,26 +180,42 @@ constexpr Size chunk_address_size = 8;
 static_assert(sizeof(ItemPointerData) <= chunk_address_size, "chunk address");
 static_assert(offsetof(ElementTuple, vector) % 8 == 0, "ElementTuple layout");
 
+/* The bytes of an inline vector: floats, or (quantized) a code padded
+ * to the links' alignment. */
+inline Size
+inline_vector_bytes(int dims, Quantization q)
+{
+	return q == Quantization::sq8 ? TYPEALIGN(alignof(ItemPointerData), core::sq8_size(dims))
+								  : sizeof(float) * dims;
+}
+
 /* Whether a level-0 element with its vector inline fits a page. */
 inline bool
-inline_fits(int dims, int m)
+inline_fits(int dims, int m, Quantization q)
 {
-	return MAXALIGN(offsetof(ElementTuple, vector) + sizeof(float) * dims +
+	return MAXALIGN(offsetof(ElementTuple, vector) + inline_vector_bytes(dims, q) +
 					sizeof(ItemPointerData) * 2 * m) <= max_element_size;
 }
 
-/* s.external from s.dims and s.m. */
+/* s.external from s.dims, s.m and s.quantization: codes stay inline, and
+ * an index whose codes do not fit a page is refused (new_shape). */
 inline void
 set_layout(Shape &s)
 {
-	s.external = !inline_fits(s.dims, s.m);
+	s.external = !s.quantized() && !inline_fits(s.dims, s.m, s.quantization);
+}
+
+/* What an element holds in place of its vector's floats. */
+inline Size
+vector_bytes(const Shape &s)
+{
+	return s.external ? chunk_address_size : inline_vector_bytes(s.dims, s.quantization);
 }
 
 inline Size
 element_size(const Shape &s, int slot_level)
 {
-	return offsetof(ElementTuple, vector) +
-		   (s.external ? chunk_address_size : sizeof(float) * s.dims) +
+	return offsetof(ElementTuple, vector) + vector_bytes(s) +
 		   sizeof(ItemPointerData) * (2 * s.m + slot_level * s.m);
 }
 
@@ -185,12 +226,24 @@ element_chunk(ElementTuple *e)
 	return reinterpret_cast<ItemPointerData *>(e->vector);
 }
 
+/* A quantized element's code: its header, then the codes. */
+inline const core::Sq8Header *
+element_code(const ElementTuple *e)
+{
+	return reinterpret_cast<const core::Sq8Header *>(e->vector);
+}
+
+inline const uint8 *
+element_codes(const ElementTuple *e)
+{
+	return reinterpret_cast<const uint8 *>(e->vector) + sizeof(core::Sq8Header);
+}
+
 inline ItemPointerData *
 element_links(ElementTuple *e, const Shape &s, int level)
 {
-	auto *base = reinterpret_cast<ItemPointerData *>(
-		reinterpret_cast<char *>(e->vector) +
-		(s.external ? chunk_address_size : sizeof(float) * s.dims));
+	auto *base =
+		reinterpret_cast<ItemPointerData *>(reinterpret_cast<char *>(e->vector) + vector_bytes(s));
 	return level == 0 ? base : base + 2 * s.m + (level - 1) * s.m;
 }
 
@@ -253,7 +306,8 @@ struct Options
 	int32 vl_len_;
 	int m;
 	int ef_construction;
-	bool streaming; /* inserts go to the hot tier */
+	bool streaming;   /* inserts go to the hot tier */
+	int quantization; /* Quantization */
 };
 
 /* What the meta page says of the graph right now. */
@@ -362,8 +416,8 @@ public:
 	const float *vector(Ref r, float *slot);
 	float distance_to(Ref r);
 	/* e's vector, e on the page of buf share-locked: inline, the lock still
-	 * held; out of line, read into a scratch after unlocking buf, and
-	 * *locked false. */
+	 * held (a quantized one decoded into a scratch); out of line, read into
+	 * a scratch after unlocking buf, and *locked false. */
 	const float *element_vector(ElementTuple *e, Buffer buf, bool *locked);
 	/* rewrite_links() below, after dropping the pin kept between reads */
 	bool rewrite_links(Ref r, int level, const std::vector<Ref> &before,
@@ -385,16 +439,18 @@ private:
 	ElementTuple *element_on(Page page, BlockNumber blkno, OffsetNumber offno);
 	ElementTuple *lock_element(Ref r, Buffer *buf);
 	float distance_of(const ElementTuple *e);
+	float code_distance(const ElementTuple *e) const;
 	Relation index_;
 	Shape shape_;
 	core::DistanceFn distance_;
+	core::Sq8DistanceFn code_distance_; /* shape_.quantized() */
 	const float *query_ = nullptr;
 	int64 computed_ = 0;
 	core::VisitedHash visited_;
 	Buffer last_buffer_ = InvalidBuffer;
 	BlockNumber last_blkno_ = InvalidBlockNumber;
 	BlockNumber nblocks_ = 0;    /* as last read: the index only grows */
-	std::vector<float> scratch_; /* an out-of-line vector (element_vector) */
+	std::vector<float> scratch_; /* an out-of-line or decoded vector (element_vector) */
 	uint32 pass_;                /* pages checked with this number are sound */
 };
 

@@ -257,11 +257,14 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 }
 
 /* Whether the nearest element found may hold exactly v: a zero distance
- * says so for L2 and L1; inner products need a look at the vector. */
+ * says so for L2 and L1; inner products need a look at the vector. Never
+ * for codes (hnsw.h: each row keeps its own). */
 bool
 maybe_identical(Inserting &ins, const Candidate<uint64> &nearest, const float *v)
 {
 	const Shape &s = ins.graph.shape();
+	if (s.quantized())
+		return false;
 	if (s.metric == Metric::l2 || s.metric == Metric::l1)
 		return nearest.distance == 0;
 	return memcmp(ins.graph.vector(nearest.ref, ins.other.data()), v, sizeof(float) * s.dims) == 0;

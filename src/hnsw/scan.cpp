@@ -12,6 +12,17 @@
  * returns the union of both streams, nearest first: the tier's rows in
  * exact order, merged into the graph's. A graph row whose TID the tier
  * answered for is dropped (a merge may have moved it meanwhile).
+ *
+ * A quantized index (hnsw.h) ranks by distances to codes, so with each row
+ * it returns a lower bound of the row's exact distance (core/sq8.h) and
+ * sets xs_recheckorderby: the executor computes the exact distance from
+ * the heap row and returns rows in that order, holding each back until no
+ * later row's bound is below it. That is exact only if the bounds come in
+ * order, so a batch is returned in bound order, not code distance order:
+ * a vector its code ranks badly (an outlier coordinate, a norm near
+ * float's limits) has a loose bound, comes early, and waits in the
+ * executor's queue until its exact distance is due. Both streams merge by
+ * that key, which for a plain index is the distance itself.
  */
 #include "hnsw/hnsw.h"
 #include "index/counters.h"
@@ -19,9 +30,11 @@
 
 extern "C" {
 #include "access/relscan.h"
+#include "utils/float.h"
 }
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace vecdb::hnsw {
@@ -30,11 +43,19 @@ namespace {
 
 using core::hnsw::Candidate;
 
+/* A row of a batch, in the order rows are returned (key). */
+struct BatchRow
+{
+	uint64 ref;
+	float distance; /* the ranking distance, as the search found it */
+	double key;     /* quantized: the lower bound; else the distance */
+};
+
 struct ScanState
 {
 	PageGraph graph;
 	core::hnsw::LayerSearch<uint64> layer;
-	std::vector<Candidate<uint64>> batch; /* closest first */
+	std::vector<BatchRow> batch; /* closest first, by key */
 	std::vector<float> query;
 	MemoryContext context; /* the scan's: the hot rows live in it */
 
@@ -43,6 +64,7 @@ struct ScanState
 	int tid_count = 0;
 	int tid_next = 0;
 	float tid_distance = 0; /* of the element tids came from */
+	double tid_key = 0;     /* and its key */
 
 	/* the hot tier's rows, nearest first, and their TIDs */
 	tier::HotRow *hot = nullptr;
@@ -53,9 +75,17 @@ struct ScanState
 	bool cold_ready = false;
 	ItemPointerData cold_tid;
 	float cold_distance = 0;
+	double cold_key = 0;
+	/* quantized: the query's norm, and the rows of the element being
+	 * merged, which read_merging ranks by its code */
+	double query_norm = 0;
+	bool ranked = false; /* the query could be prepared: bounds mean something */
+	ItemPointerData merging_tids[heaptids_per_element];
+	int merging_count = 0;
+	float merging_slack = 0;
 	bool started = false;
 	bool exhausted = false;
-	float last_distance = -std::numeric_limits<float>::infinity();
+	double last_key = -std::numeric_limits<double>::infinity(); /* of rows returned */
 
 	ScanState(Relation index, const Shape &s)
 		: graph(index, s), query(s.dims), context(CurrentMemoryContext)
@@ -78,9 +108,15 @@ set_query(IndexScanDesc scan, ScanState &st)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						errmsg("an hnsw index can only be scanned with ORDER BY")));
 	ScanKey key = &scan->orderByData[0];
-	if ((key->sk_flags & SK_ISNULL) ||
-		!prepare_vector(st.graph.shape(), key->sk_argument, st.query.data()))
+	st.ranked = !(key->sk_flags & SK_ISNULL) &&
+				prepare_vector(st.graph.shape(), key->sk_argument, st.query.data());
+	if (!st.ranked)
 		std::fill(st.query.begin(), st.query.end(), 0.0f);
+	/* in double: a tiny query's squares underflow in float (core/sq8.h) */
+	double sum = 0;
+	for (float x : st.query)
+		sum += static_cast<double>(x) * x;
+	st.query_norm = std::sqrt(sum);
 }
 
 /* The next batch of an iterative scan; false when the search is spent. */
@@ -95,12 +131,44 @@ next_search(ScanState &st, int ef)
 	return !st.layer.nearest.empty();
 }
 
+/* A quantized row's key: the lower bound of its exact distance. */
+double
+bound_of(const ScanState &st, float distance, float slack)
+{
+	const Shape &s = st.graph.shape();
+	if (!st.ranked)
+		return -get_float8_infinity();
+	return core::sq8_lower_bound(s.metric, distance, st.query_norm, slack, s.dims);
+}
+
+/* The search's nearest as the next batch: by distance, or (quantized) by
+ * bound, which reads each element's slack (pages the search just read). */
 void
 take_batch(ScanState &st)
 {
 	st.layer.sort_nearest();
-	st.batch.assign(st.layer.nearest.begin(), st.layer.nearest.end());
+	st.batch.clear();
+	for (const Candidate<uint64> &c : st.layer.nearest)
+		st.batch.push_back({c.ref, c.distance, c.distance});
 	st.next = 0;
+	if (!st.graph.shape().quantized())
+		return;
+	for (BatchRow &row : st.batch)
+	{
+		Buffer buf;
+		ElementTuple *e = st.graph.find_element(row.ref, &buf);
+		/* a row gone meanwhile is skipped by load_tids */
+		if (e == nullptr)
+			continue;
+		core::Sq8Header h = *element_code(e);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		/* a damaged header vouches for nothing (vecdb_index_check says so) */
+		row.key = core::sq8_header_sound(h) ? bound_of(st, row.distance, h.slack)
+											: -get_float8_infinity();
+	}
+	st.graph.release();
+	std::stable_sort(st.batch.begin(), st.batch.end(),
+					 [](const BatchRow &a, const BatchRow &b) { return a.key < b.key; });
 }
 
 /* The live heap TIDs of the element at ref; none if it was deleted. */
@@ -141,7 +209,7 @@ read_hot(ScanState &st)
 
 /* The graph's next row: false when the search is spent. */
 bool
-next_cold(ScanState &st, ItemPointerData *tid, float *distance)
+next_cold(ScanState &st, ItemPointerData *tid, float *distance, double *key)
 {
 	const int ef = ef_search;
 	const int mode = iterative_scan;
@@ -153,16 +221,18 @@ next_cold(ScanState &st, ItemPointerData *tid, float *distance)
 			if (st.hot_tids.contains(heaptid_key(*tid)))
 				continue;
 			*distance = st.tid_distance;
+			*key = st.tid_key;
 			return true;
 		}
 		if (st.next < st.batch.size())
 		{
-			const Candidate<uint64> &c = st.batch[st.next++];
+			const BatchRow &c = st.batch[st.next++];
 			/* strict_order drops what a later batch found closer than rows
 			 * already returned */
-			if (mode == iterative_scan_strict && c.distance < st.last_distance)
+			if (mode == iterative_scan_strict && c.key < st.last_key)
 				continue;
 			st.tid_distance = c.distance;
+			st.tid_key = c.key;
 			load_tids(st, c.ref);
 			continue;
 		}
@@ -201,8 +271,16 @@ read_merging(ScanState &st, uint64 ref)
 	if (e != nullptr && !(e->flags & (element_deleted | element_free)))
 	{
 		/* out of line, the distance once the page is unlocked */
-		float distance =
-			s.external ? 0 : st.graph.distance_fn()(st.query.data(), e->vector, s.dims);
+		float distance = 0;
+		if (s.quantized())
+		{
+			const core::Sq8Header *h = element_code(e);
+			distance = core::sq8_ranking_distance(s.metric)(st.query.data(), element_codes(e),
+															h->lo, h->step, s.dims);
+			st.merging_slack = h->slack;
+		}
+		else if (!s.external)
+			distance = st.graph.distance_fn()(st.query.data(), e->vector, s.dims);
 		if (s.external)
 			chunk = *element_chunk(e);
 		for (int i = 0; i < e->heaptid_count; i++)
@@ -229,9 +307,26 @@ read_merging(ScanState &st, uint64 ref)
 	pg::guarded([&] {
 		for (int i = 0; i < n; i++)
 			if (st.hot_tids.visit(heaptid_key(rows[i].tid)))
+			{
 				st.hot[st.hot_count++] = rows[i];
+				if (st.merging_count < heaptids_per_element)
+					st.merging_tids[st.merging_count++] = rows[i].tid;
+			}
 	});
 	tier::sort_hot_rows(st.hot, st.hot_count);
+}
+
+/* A hot row's slack: a row of the element being merged is ranked by its
+ * code, the tier's by its floats. */
+float
+hot_slack(const ScanState &st, const ItemPointerData &tid)
+{
+	for (int i = 0; i < st.merging_count; i++)
+		if (ItemPointerEquals(const_cast<ItemPointerData *>(&st.merging_tids[i]),
+							  const_cast<ItemPointerData *>(&tid)))
+			return st.merging_slack;
+	const Shape &s = st.graph.shape();
+	return core::sq8_exact_slack(s.metric, s.dims);
 }
 
 void
@@ -264,7 +359,19 @@ IndexScanDesc
 begin_scan(Relation index, int nkeys, int norderbys)
 {
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
-	scan->opaque = pg::make_owned<ScanState>(index, read_shape(index));
+	Shape s = read_shape(index);
+	scan->opaque = pg::make_owned<ScanState>(index, s);
+	if (s.quantized() && norderbys > 0)
+	{
+		scan->xs_orderbyvals = static_cast<Datum *>(palloc0(sizeof(Datum) * norderbys));
+		scan->xs_orderbynulls = static_cast<bool *>(palloc(sizeof(bool) * norderbys));
+		/* keys past the first, which the search ignores, bound nothing */
+		for (int i = 0; i < norderbys; i++)
+		{
+			scan->xs_orderbyvals[i] = Float8GetDatum(-get_float8_infinity());
+			scan->xs_orderbynulls[i] = false;
+		}
+	}
 	return scan;
 }
 
@@ -282,43 +389,57 @@ rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norder
 	st->batch.clear();
 	st->next = 0;
 	st->tid_count = st->tid_next = 0;
-	st->last_distance = -std::numeric_limits<float>::infinity();
+	st->last_key = -std::numeric_limits<double>::infinity();
 	if (st->hot != nullptr)
 		pfree(st->hot);
 	st->hot = nullptr;
 	st->hot_count = st->hot_next = 0;
 	st->cold_ready = false;
+	st->merging_count = 0;
 }
 
 bool
 get_tuple(IndexScanDesc scan, ScanDirection dir)
 {
 	auto *st = static_cast<ScanState *>(scan->opaque);
+	const bool quantized = st->graph.shape().quantized();
 	if (!st->started)
 		start(scan, *st);
 	if (!st->cold_ready)
-		st->cold_ready = next_cold(*st, &st->cold_tid, &st->cold_distance);
+		st->cold_ready = next_cold(*st, &st->cold_tid, &st->cold_distance, &st->cold_key);
 
 	/* the nearer of the two streams' heads; the hot one on a tie, and
 	 * before a NaN */
-	bool hot = st->hot_next < st->hot_count &&
-			   (!st->cold_ready || !(st->hot[st->hot_next].distance > st->cold_distance));
+	double hot_key = 0;
+	if (st->hot_next < st->hot_count)
+	{
+		const tier::HotRow &row = st->hot[st->hot_next];
+		hot_key = quantized ? bound_of(*st, row.distance, hot_slack(*st, row.tid)) : row.distance;
+	}
+	bool hot = st->hot_next < st->hot_count && (!st->cold_ready || !(hot_key > st->cold_key));
 	if (!hot && !st->cold_ready)
 		return false;
+	double key;
 	if (hot)
 	{
 		scan->xs_heaptid = st->hot[st->hot_next].tid;
-		st->last_distance = Max(st->last_distance, st->hot[st->hot_next].distance);
+		key = hot_key;
 		st->hot_next++;
 	}
 	else
 	{
 		scan->xs_heaptid = st->cold_tid;
-		st->last_distance = Max(st->last_distance, st->cold_distance);
+		key = st->cold_key;
 		st->cold_ready = false;
 	}
+	st->last_key = Max(st->last_key, key);
 	scan->xs_recheck = false;
-	scan->xs_recheckorderby = false;
+	scan->xs_recheckorderby = quantized;
+	if (quantized)
+	{
+		scan->xs_orderbyvals[0] = Float8GetDatum(key);
+		scan->xs_orderbynulls[0] = false;
+	}
 	return true;
 }
 

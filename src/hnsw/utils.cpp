@@ -48,7 +48,7 @@ read_shape(Relation index)
 	 * that elsewhere */
 	bool ours = !PageIsNew(page) && meta->magic == meta_magic;
 	uint32 version = ours ? meta->version : 0;
-	if (ours && version != format_version)
+	if (ours && version != format_version && version != format_version_quantized)
 	{
 		UnlockReleaseBuffer(buf);
 		ereport(ERROR,
@@ -67,10 +67,16 @@ read_shape(Relation index)
 	}
 	Shape s{static_cast<int>(meta->dims), meta->m, meta->ef_construction,
 			static_cast<Metric>(meta->metric)};
+	s.quantization = static_cast<Quantization>(meta->quantization);
+	/* the version says whether there is a quantization, the field which */
+	bool quantized_ok = version == format_version_quantized
+							? meta->quantization == static_cast<uint8>(Quantization::sq8)
+							: meta->quantization == static_cast<uint8>(Quantization::none);
 	set_layout(s);
 	UnlockReleaseBuffer(buf);
 	if (s.dims < 1 || s.dims > vector_max_dim || s.m < min_m || s.m > max_m ||
-		meta->metric > static_cast<uint8>(Metric::l1))
+		meta->metric > static_cast<uint8>(Metric::l1) || !quantized_ok ||
+		MAXALIGN(element_size(s, 0)) > max_element_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" has a corrupted meta page", RelationGetRelationName(index))));
@@ -254,10 +260,10 @@ constexpr Size element_prefetch_bytes = 1024;
 } // namespace
 
 PageGraph::PageGraph(Relation index, const Shape &shape)
-	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)), visited_(),
-	  pass_(new_pass())
+	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)),
+	  code_distance_(core::sq8_ranking_distance(shape.metric)), visited_(), pass_(new_pass())
 {
-	if (shape.external)
+	if (shape.external || shape.quantized())
 		scratch_.resize(shape.dims);
 }
 
@@ -480,9 +486,18 @@ PageGraph::distance_of(const ElementTuple *e)
 	/* A dead element still guides the search, but is never linked to. An
 	 * inline vector only: distances() sends out-of-line ones elsewhere. */
 	Assert(!shape_.external);
-	return (skip_dead && (e->flags & (element_deleted | element_free)))
-			   ? std::numeric_limits<float>::infinity()
-			   : distance_(query_, e->vector, shape_.dims);
+	if (skip_dead && (e->flags & (element_deleted | element_free)))
+		return std::numeric_limits<float>::infinity();
+	if (shape_.quantized())
+		return code_distance(e);
+	return distance_(query_, e->vector, shape_.dims);
+}
+
+float
+PageGraph::code_distance(const ElementTuple *e) const
+{
+	const core::Sq8Header *h = element_code(e);
+	return code_distance_(query_, element_codes(e), h->lo, h->step, shape_.dims);
 }
 
 /*
@@ -555,6 +570,12 @@ PageGraph::distance_to(Ref r)
 		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 		return std::numeric_limits<float>::infinity();
 	}
+	if (shape_.quantized())
+	{
+		float d = code_distance(e);
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		return d;
+	}
 	bool locked;
 	float d = distance_(query_, element_vector(e, buf, &locked), shape_.dims);
 	if (locked)
@@ -578,6 +599,11 @@ const float *
 PageGraph::element_vector(ElementTuple *e, Buffer buf, bool *locked)
 {
 	*locked = !shape_.external;
+	if (shape_.quantized())
+	{
+		core::sq8_decode(*element_code(e), element_codes(e), shape_.dims, scratch_.data());
+		return scratch_.data();
+	}
 	if (!shape_.external)
 		return e->vector;
 	ItemPointerData first = *element_chunk(e);
@@ -607,6 +633,9 @@ init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const f
 		Assert(chunk != nullptr);
 		*element_chunk(e) = *chunk;
 	}
+	else if (s.quantized())
+		core::sq8_encode(vector, s.dims, s.metric, reinterpret_cast<core::Sq8Header *>(e->vector),
+						 reinterpret_cast<uint8 *>(e->vector) + sizeof(core::Sq8Header));
 	else
 		memcpy(e->vector, vector, sizeof(float) * s.dims);
 	ItemPointerData *links = element_links(e, s, 0);
@@ -627,6 +656,7 @@ new_shape(Relation index)
 		auto *opts = reinterpret_cast<Options *>(index->rd_options);
 		s.m = opts->m;
 		s.ef_construction = opts->ef_construction;
+		s.quantization = static_cast<Quantization>(opts->quantization);
 	}
 	if (s.ef_construction < 2 * s.m)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -635,9 +665,13 @@ new_shape(Relation index)
 	 * dims the type allows fits; the links alone must still fit a page. */
 	set_layout(s);
 	if (s.dims > vector_max_dim || MAXALIGN(element_size(s, 0)) > max_element_size)
-		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						errmsg("an hnsw element of %d dimensions with m = %d does not fit a page",
-							   s.dims, s.m)));
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an hnsw element of %d dimensions with m = %d does not fit a page", s.dims,
+						s.m),
+				 s.quantized() ? errhint("With quantization = 'sq8' the codes are kept inline: "
+										 "use fewer dimensions, a smaller m, or no quantization.")
+							   : 0));
 	return s;
 }
 

@@ -245,6 +245,8 @@ copy_element_vector(Relation index, const Shape &s, uint64 ref, float *out, int 
 		*level = e->level;
 		if (s.external)
 			first = *element_chunk(e);
+		else if (s.quantized())
+			core::sq8_decode(*element_code(e), element_codes(e), s.dims, out);
 		else
 			memcpy(out, e->vector, sizeof(float) * s.dims);
 	}

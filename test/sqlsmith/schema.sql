@@ -71,6 +71,17 @@ CREATE INDEX v1900_hnsw_cos ON v1900 USING hnsw (v vector_cosine_ops);
 CREATE INDEX v1900_ivfpq_ip ON v1900 USING ivfpq (v vector_ip_ops) WITH (lists = 2, m = 1);
 CREATE INDEX v1900_ivfpq_l1 ON v1900 USING ivfpq (v vector_l1_ops) WITH (lists = 1, m = 19);
 
+-- quantization = sq8: codes, re-ranked by the executor from lower bounds
+-- the scan returns; the hostile rows of v3, and 768 dims
+CREATE TABLE v3q AS SELECT * FROM v3;
+CREATE INDEX v3q_hnsw_l2 ON v3q USING hnsw (v vector_l2_ops) WITH (m = 4, quantization = sq8);
+CREATE INDEX v3q_hnsw_ip ON v3q USING hnsw (v vector_ip_ops) WITH (m = 4, quantization = sq8);
+CREATE INDEX v3q_hnsw_cos ON v3q USING hnsw (v vector_cosine_ops) WITH (m = 4, quantization = sq8);
+CREATE INDEX v3q_hnsw_l1 ON v3q USING hnsw (v vector_l1_ops) WITH (m = 4, quantization = sq8);
+CREATE TABLE v768q AS SELECT * FROM v768;
+CREATE INDEX v768q_hnsw_l2 ON v768q USING hnsw (v vector_l2_ops) WITH (quantization = sq8);
+CREATE INDEX v768q_hnsw_cos ON v768q USING hnsw (v vector_cosine_ops) WITH (quantization = sq8);
+
 -- an empty table: untrained ivfpq indexes and hnsw indexes without an entry
 CREATE TABLE v_empty (id int, v vector(5));
 CREATE INDEX v_empty_hnsw ON v_empty USING hnsw (v vector_cosine_ops);
@@ -132,4 +143,4 @@ WHERE pronamespace = 'public'::regnamespace
 		'numeric', 'int4', 'float8mul', 'float8div', 'power', 'float8_accum',
 		'float8_combine'));
 
-ANALYZE v3, v1, v768, v1900, v_empty, v_any, arrays, rels, knobs;
+ANALYZE v3, v3q, v1, v768, v768q, v1900, v_empty, v_any, arrays, rels, knobs;
