@@ -120,6 +120,11 @@ INSERT INTO hq SELECT 10000 + i, (SELECT v FROM hq WHERE id = 1) FROM generate_s
 SET enable_seqscan = off;
 SELECT count(*) AS copies FROM (SELECT id FROM hq ORDER BY v <-> (SELECT v FROM hq WHERE id = 1)
 	LIMIT 5) s WHERE id = 1 OR id > 10000;
+-- and the build keeps them apart too
+REINDEX INDEX hq_sq8;
+SELECT count(*) AS copies_after_reindex FROM (SELECT id FROM hq
+	ORDER BY v <-> (SELECT v FROM hq WHERE id = 1) LIMIT 5) s WHERE id = 1 OR id > 10000;
+SELECT count(*) AS problems FROM vecdb_index_check('hq_sq8');
 
 -- (d) An iterative scan under a selective filter fills its LIMIT.
 SET vecdb.hnsw_iterative_scan = relaxed_order;
@@ -179,11 +184,11 @@ SELECT count(*) AS problems FROM vecdb_index_check('hq_odd_l2');
 
 -- (f) Options: a bad value, the widest codes that fit, and 3,072 dims.
 CREATE INDEX ON hq USING hnsw (v vector_l2_ops) WITH (quantization = pq);
--- at m 16 an element holds 228 bytes besides its codes, and a page 8,152
-CREATE TABLE hq_wide (id int, v vector(7925));
+-- at m 16 an element holds 216 bytes besides its codes, and a page 8,152
+CREATE TABLE hq_wide (id int, v vector(7937));
 CREATE INDEX ON hq_wide USING hnsw (v vector_l2_ops) WITH (quantization = sq8);
-CREATE TABLE hq_widest (id int, v vector(7924));
-INSERT INTO hq_widest SELECT i, hq_vector(7924, hq_latent()) FROM generate_series(1, 20) i;
+CREATE TABLE hq_widest (id int, v vector(7936));
+INSERT INTO hq_widest SELECT i, hq_vector(7936, hq_latent()) FROM generate_series(1, 20) i;
 CREATE INDEX ON hq_widest USING hnsw (v vector_l2_ops) WITH (quantization = sq8);
 SET enable_seqscan = off;
 SELECT count(*) AS widest_rows FROM (SELECT id FROM hq_widest

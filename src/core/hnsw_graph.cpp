@@ -12,6 +12,7 @@
 #include "core/hnsw_graph.h"
 #include "core/spin.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -286,7 +287,7 @@ BuildGraph::join_duplicate(std::uint32_t id, const float *v, std::uint64_t paylo
 		return false;
 	Node *n = node(id);
 	SpinGuard guard(n->lock, ins.stop);
-	if (n->payload_count >= max_payloads)
+	if (n->payload_count >= std::min<std::uint32_t>(max_payloads, header_->shape.payload_limit))
 		return false;
 	n->payloads[n->payload_count++] = payload;
 	return true;

@@ -31,6 +31,9 @@ struct GraphShape
 	std::uint32_t m;
 	std::uint32_t ef_construction;
 	Metric metric;
+	/* payloads an element may hold, at most BuildGraph::max_payloads: 1
+	 * keeps identical vectors apart */
+	std::uint32_t payload_limit = 3;
 };
 
 class BuildGraph;

@@ -542,7 +542,8 @@ build(Relation heap, Relation index, IndexInfo *info)
 	/* As many elements as the rows, or as fit in maintenance_work_mem. */
 	core::hnsw::GraphShape shape{static_cast<uint32>(st.shape.dims),
 								 static_cast<uint32>(st.shape.m),
-								 static_cast<uint32>(st.shape.ef_construction), st.shape.metric};
+								 static_cast<uint32>(st.shape.ef_construction), st.shape.metric,
+								 static_cast<uint32>(heaptid_slots(st.shape))};
 	Size budget = static_cast<Size>(maintenance_work_mem) * 1024;
 	Size fits = budget / BuildGraph::bytes_per_element(shape);
 	Size wanted = static_cast<Size>(st.count * 1.02) + 64; /* rows may come meanwhile */

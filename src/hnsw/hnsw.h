@@ -41,12 +41,15 @@
  * WITH (quantization = 'sq8') keeps each vector as 8-bit codes instead of
  * floats (core/sq8.h: a 12-byte header, then a byte a dimension, padded to
  * the links' 2-byte alignment), inline up to the dims whose element fits a
- * page (7,900 at m 16). The search ranks by distances to the codes; a scan
+ * page (7,936 at m 16). The search ranks by distances to the codes; a scan
  * returns with each row a lower bound of its exact distance and sets
  * xs_recheckorderby, so that PostgreSQL's executor re-ranks from the heap.
  * Identical vectors never share an element then: a code does not say
- * whether two vectors were equal, and each row's bound must be its own.
- * Such an index has format version 3, which an older vecdb refuses.
+ * whether two vectors were equal, and each row's bound must be its own. So
+ * a quantized element has one heap TID slot, and its code starts right
+ * after it (quantized_code_offset): 12 bytes an element that decide, at
+ * 128 dims and m 16, between 22 and 23 elements a page. Such an index has
+ * format version 3, which an older vecdb refuses.
  */
 #pragma once
 
@@ -175,6 +178,28 @@ struct Shape
 	bool quantized() const { return quantization == Quantization::sq8; }
 };
 
+/* Heap TIDs an element has room for: identical plain vectors share an
+ * element, a quantized one holds its own row only (see the top). */
+inline int
+heaptid_slots(const Shape &s)
+{
+	return s.quantized() ? 1 : heaptids_per_element;
+}
+
+/* Where a quantized element's code starts: after its one heap TID, at the
+ * code header's float alignment. */
+constexpr Size quantized_code_offset = 12;
+static_assert(offsetof(ElementTuple, heaptids) + sizeof(ItemPointerData) <= quantized_code_offset &&
+				  quantized_code_offset % alignof(core::Sq8Header) == 0,
+			  "quantized element layout");
+
+/* Where an element's vector, code or chunk address starts. */
+inline Size
+vector_offset(Quantization q)
+{
+	return q == Quantization::sq8 ? quantized_code_offset : offsetof(ElementTuple, vector);
+}
+
 /* An out-of-line element's room for its first chunk's address. */
 constexpr Size chunk_address_size = 8;
 static_assert(sizeof(ItemPointerData) <= chunk_address_size, "chunk address");
@@ -193,7 +218,7 @@ inline_vector_bytes(int dims, Quantization q)
 inline bool
 inline_fits(int dims, int m, Quantization q)
 {
-	return MAXALIGN(offsetof(ElementTuple, vector) + inline_vector_bytes(dims, q) +
+	return MAXALIGN(vector_offset(q) + inline_vector_bytes(dims, q) +
 					sizeof(ItemPointerData) * 2 * m) <= max_element_size;
 }
 
@@ -215,7 +240,7 @@ vector_bytes(const Shape &s)
 inline Size
 element_size(const Shape &s, int slot_level)
 {
-	return offsetof(ElementTuple, vector) + vector_bytes(s) +
+	return vector_offset(s.quantization) + vector_bytes(s) +
 		   sizeof(ItemPointerData) * (2 * s.m + slot_level * s.m);
 }
 
@@ -227,23 +252,29 @@ element_chunk(ElementTuple *e)
 }
 
 /* A quantized element's code: its header, then the codes. */
+inline core::Sq8Header *
+element_code(ElementTuple *e)
+{
+	return reinterpret_cast<core::Sq8Header *>(reinterpret_cast<char *>(e) + quantized_code_offset);
+}
+
 inline const core::Sq8Header *
 element_code(const ElementTuple *e)
 {
-	return reinterpret_cast<const core::Sq8Header *>(e->vector);
+	return element_code(const_cast<ElementTuple *>(e));
 }
 
 inline const uint8 *
 element_codes(const ElementTuple *e)
 {
-	return reinterpret_cast<const uint8 *>(e->vector) + sizeof(core::Sq8Header);
+	return reinterpret_cast<const uint8 *>(element_code(e) + 1);
 }
 
 inline ItemPointerData *
 element_links(ElementTuple *e, const Shape &s, int level)
 {
-	auto *base =
-		reinterpret_cast<ItemPointerData *>(reinterpret_cast<char *>(e->vector) + vector_bytes(s));
+	auto *base = reinterpret_cast<ItemPointerData *>(
+		reinterpret_cast<char *>(e) + vector_offset(s.quantization) + vector_bytes(s));
 	return level == 0 ? base : base + 2 * s.m + (level - 1) * s.m;
 }
 

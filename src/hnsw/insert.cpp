@@ -90,7 +90,7 @@ join_duplicate(Relation index, const Shape &s, uint64 ref, const float *v, ItemP
 	Page page = w.add(buf);
 	ElementTuple *e = element_at(page, ref_offset(ref), s);
 	bool joined = e != nullptr && !(e->flags & (element_deleted | element_free)) &&
-				  e->heaptid_count < heaptids_per_element &&
+				  e->heaptid_count < heaptid_slots(s) &&
 				  (s.external || memcmp(e->vector, v, sizeof(float) * s.dims) == 0);
 	if (joined)
 	{

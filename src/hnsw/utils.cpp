@@ -115,7 +115,7 @@ item_element(Page page, OffsetNumber offno, OffsetNumber max_offno, Size upper, 
 		return nullptr;
 	auto *e = reinterpret_cast<ElementTuple *>(page + off);
 	if (e->slot_level > max_level || e->level > e->slot_level ||
-		e->heaptid_count > heaptids_per_element || len != element_size(s, e->slot_level))
+		e->heaptid_count > heaptid_slots(s) || len != element_size(s, e->slot_level))
 		return nullptr;
 	return e;
 }
@@ -626,7 +626,7 @@ init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const f
 	e->slot_level = static_cast<uint8>(slot_level);
 	e->heaptid_count = 1;
 	e->heaptids[0] = *heaptid;
-	for (int i = 1; i < heaptids_per_element; i++)
+	for (int i = 1; i < heaptid_slots(s); i++)
 		ItemPointerSetInvalid(&e->heaptids[i]);
 	if (s.external)
 	{
@@ -634,8 +634,8 @@ init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const f
 		*element_chunk(e) = *chunk;
 	}
 	else if (s.quantized())
-		core::sq8_encode(vector, s.dims, s.metric, reinterpret_cast<core::Sq8Header *>(e->vector),
-						 reinterpret_cast<uint8 *>(e->vector) + sizeof(core::Sq8Header));
+		core::sq8_encode(vector, s.dims, s.metric, element_code(e),
+						 reinterpret_cast<uint8 *>(element_code(e) + 1));
 	else
 		memcpy(e->vector, vector, sizeof(float) * s.dims);
 	ItemPointerData *links = element_links(e, s, 0);

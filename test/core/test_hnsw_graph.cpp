@@ -230,6 +230,30 @@ TEST(Graph, DuplicatesShareAnElement)
 	EXPECT_EQ(found[0].distance, 0.0f);
 }
 
+/* A payload limit of 1 (a quantized index: each row its own element). */
+TEST(Graph, PayloadLimitKeepsDuplicatesApart)
+{
+	Dataset d = make_data(200, 8, false, 5);
+	GraphShape shape{8, 8, 32, Metric::l2, 1};
+	std::size_t upper = BuildGraph::upper_words_for(400, shape.m);
+	std::vector<unsigned char> memory(BuildGraph::bytes_needed(shape, 400, upper));
+	BuildGraph g = BuildGraph::create(memory.data(), shape, 400, upper);
+	Inserter ins;
+	for (std::size_t i = 0; i < d.n; i++)
+		ASSERT_EQ(g.add(d.row(i), i, 0, ins), BuildGraph::AddResult::added);
+	for (int copy = 0; copy < 4; copy++)
+		EXPECT_EQ(g.add(d.row(10), 1000 + copy, 0, ins), BuildGraph::AddResult::added);
+	EXPECT_EQ(g.size(), d.n + 4);
+	std::vector<Candidate<std::uint32_t>> found;
+	g.search(d.row(10), 5, 40, ins, found);
+	ASSERT_EQ(found.size(), 5u);
+	for (const auto &c : found)
+	{
+		EXPECT_EQ(c.distance, 0.0f);
+		EXPECT_EQ(g.payload_count(c.ref), 1);
+	}
+}
+
 TEST(Graph, FullArenaChangesNothing)
 {
 	Dataset d = make_data(300, 8, false, 5);

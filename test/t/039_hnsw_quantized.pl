@@ -37,7 +37,7 @@ my $meta_contents = 24;                 # the MetaPage, after the page header
 my $meta_quantization = $meta_contents + 17;
 my $special_flags = $BLCKSZ - 8 + 4;    # PageOpaque::flags
 my $page_elements = 1 << 1;
-my $element_header = 24;                # offsetof(ElementTuple, vector): the code's header
+my $code_offset = 12;                   # quantized_code_offset: the code's header
 
 sub vector_sql
 {
@@ -182,7 +182,7 @@ for my $blk (1 .. length($pristine) / $BLCKSZ - 1)
 	last;
 }
 ok(defined $element_at, 'found an element');
-my $code_at = $element_at + $element_header;    # Sq8Header: lo, step, slack
+my $code_at = $element_at + $code_offset;    # Sq8Header: lo, step, slack
 
 my $nan = pack('V', 0x7fc00000);
 my $inf = pack('V', 0x7f800000);
