@@ -49,7 +49,12 @@
  * a quantized element has one heap TID slot, and its code starts right
  * after it (quantized_code_offset): 12 bytes an element that decide, at
  * 128 dims and m 16, between 22 and 23 elements a page. Such an index has
- * format version 3, which an older vecdb refuses.
+ * format version 3, which an older vecdb refuses. Measured against the
+ * plain index in one bench/run (bench/README.md, "HNSW with compressed
+ * storage"): 0.25 x its size at 784 dims, 0.48 x at 128, 0.53 x at 100
+ * (where the links outweigh the codes), the same recall, 0.93-1.26 x its
+ * QPS at recall 0.95: a hop reads a quarter of the bytes, and the executor
+ * fetches a few rows past LIMIT to re-rank.
  */
 #pragma once
 
