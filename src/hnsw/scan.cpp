@@ -157,7 +157,9 @@ take_batch(ScanState &st)
 	{
 		Buffer buf;
 		ElementTuple *e = st.graph.find_element(row.ref, &buf);
-		/* a row gone meanwhile is skipped by load_tids */
+		/* not a sound element (load_tids will find no rows there either):
+		 * a key that vouches for nothing */
+		row.key = -get_float8_infinity();
 		if (e == nullptr)
 			continue;
 		core::Sq8Header h = *element_code(e);
