@@ -23,6 +23,15 @@
  * float's limits) has a loose bound, comes early, and waits in the
  * executor's queue until its exact distance is due. Both streams merge by
  * that key, which for a plain index is the distance itself.
+ *
+ * A bound holds only for the vector it was computed from, and between the
+ * search and the return of a row VACUUM may free its element and an insert
+ * reuse the slot for another vector. The new row is invisible to an MVCC
+ * snapshot older than its insert, so the executor would skip it, but a
+ * bound above a returned row's distance is an ERROR there, and the scan
+ * should not rest on the snapshot for that: for a quantized batch the code
+ * distance, the bound and the row are read under one lock of the
+ * element's page (take_batch), which also spares load_tids' second read.
  */
 #include "hnsw/hnsw.h"
 #include "index/counters.h"
@@ -47,8 +56,12 @@ using core::hnsw::Candidate;
 struct BatchRow
 {
 	uint64 ref;
-	float distance; /* the ranking distance, as the search found it */
+	float distance; /* the ranking distance */
 	double key;     /* quantized: the lower bound; else the distance */
+	/* quantized: the element's one row, read with the code the bound
+	 * came from (take_batch) */
+	bool has_tid;
+	ItemPointerData tid;
 };
 
 struct ScanState
@@ -142,31 +155,43 @@ bound_of(const ScanState &st, float distance, float slack)
 }
 
 /* The search's nearest as the next batch: by distance, or (quantized) by
- * bound, which reads each element's slack (pages the search just read). */
+ * bound, each element read again for its code, its slack and its row (the
+ * top says why; the pages are the ones the search just read). */
 void
 take_batch(ScanState &st)
 {
 	st.layer.sort_nearest();
 	st.batch.clear();
 	for (const Candidate<uint64> &c : st.layer.nearest)
-		st.batch.push_back({c.ref, c.distance, c.distance});
+		st.batch.push_back({c.ref, c.distance, c.distance, false, {}});
 	st.next = 0;
 	if (!st.graph.shape().quantized())
 		return;
+	const Shape &s = st.graph.shape();
+	core::Sq8DistanceFn code_distance = core::sq8_ranking_distance(s.metric);
 	for (BatchRow &row : st.batch)
 	{
 		Buffer buf;
 		ElementTuple *e = st.graph.find_element(row.ref, &buf);
-		/* not a sound element (load_tids will find no rows there either):
-		 * a key that vouches for nothing */
+		/* not a sound element: no row, and a key that vouches for nothing */
 		row.key = -get_float8_infinity();
 		if (e == nullptr)
 			continue;
-		core::Sq8Header h = *element_code(e);
-		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		const core::Sq8Header h = *element_code(e);
+		if (!(e->flags & (element_deleted | element_free)) && e->heaptid_count == 1 &&
+			ItemPointerIsValid(&e->heaptids[0]) &&
+			ItemPointerGetBlockNumberNoCheck(&e->heaptids[0]) != InvalidBlockNumber)
+		{
+			row.has_tid = true;
+			row.tid = e->heaptids[0];
+		}
 		/* a damaged header vouches for nothing (vecdb_index_check says so) */
-		row.key = core::sq8_header_sound(h) ? bound_of(st, row.distance, h.slack)
-											: -get_float8_infinity();
+		if (core::sq8_header_sound(h))
+		{
+			row.distance = code_distance(st.query.data(), element_codes(e), h.lo, h.step, s.dims);
+			row.key = bound_of(st, row.distance, h.slack);
+		}
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	}
 	st.graph.release();
 	std::stable_sort(st.batch.begin(), st.batch.end(),
@@ -235,7 +260,14 @@ next_cold(ScanState &st, ItemPointerData *tid, float *distance, double *key)
 				continue;
 			st.tid_distance = c.distance;
 			st.tid_key = c.key;
-			load_tids(st, c.ref);
+			if (st.graph.shape().quantized())
+			{
+				st.tid_count = c.has_tid ? 1 : 0;
+				st.tid_next = 0;
+				st.tids[0] = c.tid;
+			}
+			else
+				load_tids(st, c.ref);
 			continue;
 		}
 		CHECK_FOR_INTERRUPTS();
