@@ -19,54 +19,10 @@ INSERT INTO hq SELECT i, hq_vector(256, hq_latent()) FROM generate_series(1, 300
 CREATE TABLE hq_queries (qid int PRIMARY KEY, q vector(256));
 INSERT INTO hq_queries SELECT i, hq_vector(256, hq_latent()) FROM generate_series(1, 25) i;
 
--- The 10 ids nearest q by op, through the index when use_index (an error
--- unless the plan is an index scan on tbl, the rows distinct and in exact
--- distance order), else exact.
-CREATE FUNCTION hq_knn(tbl regclass, op text, q vector, use_index bool) RETURNS int[]
-LANGUAGE plpgsql AS $$
-DECLARE
-	query text := format('SELECT id, v %s %L::vector AS d FROM %s ORDER BY v %s %L::vector LIMIT 10',
-						 op, q, tbl, op, q);
-	line text;
-	plan text := '';
-	ids int[];
-	ds float8[];
-BEGIN
-	PERFORM set_config('enable_seqscan', CASE WHEN use_index THEN 'off' ELSE 'on' END, true);
-	PERFORM set_config('enable_indexscan', CASE WHEN use_index THEN 'on' ELSE 'off' END, true);
-	PERFORM set_config('enable_bitmapscan', 'off', true);
-	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-		plan := plan || line || E'\n';
-	END LOOP;
-	IF (plan LIKE '%Index Scan using%') <> use_index THEN
-		RAISE EXCEPTION 'unexpected plan for %: %', query, plan;
-	END IF;
-	EXECUTE format('SELECT array_agg(id ORDER BY n), array_agg(d ORDER BY n)
-					FROM (SELECT id, d, row_number() OVER () n FROM (%s) s) r', query) INTO ids, ds;
-	IF cardinality(ids) IS DISTINCT FROM 10
-		OR (SELECT count(DISTINCT x) FROM unnest(ids) x) <> 10 THEN
-		RAISE EXCEPTION '% returned %', query, ids;
-	END IF;
-	IF EXISTS (SELECT FROM generate_series(1, 9) i WHERE ds[i] > ds[i + 1]) THEN
-		RAISE EXCEPTION '% returned rows out of order: %', query, ds;
-	END IF;
-	RETURN ids;
-END $$;
-
-CREATE FUNCTION hq_recall(tbl regclass, op text, qtbl regclass) RETURNS float8
-LANGUAGE plpgsql AS $$
-DECLARE
-	q vector;
-	hits int := 0;
-	n int := 0;
-BEGIN
-	FOR q IN EXECUTE format('SELECT q FROM %s ORDER BY qid', qtbl) LOOP
-		hits := hits + (SELECT count(*) FROM unnest(hq_knn(tbl, op, q, true)) a
-						WHERE a = ANY (hq_knn(tbl, op, q, false)));
-		n := n + 10;
-	END LOOP;
-	RETURN hits::float8 / n;
-END $$;
+-- knn_ids, knn_recall (with in_order: rows in exact distance order)
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set knn_sql :abs_srcdir '/sql/include/knn.sql'
+\i :knn_sql
 
 -- (a) Every metric: recall@10 >= 0.95, rows in exact order, an index at most
 -- half the size of the plain one, and a clean vecdb_index_check.
@@ -83,7 +39,7 @@ BEGIN
 	DROP INDEX hq_plain;
 	EXECUTE format('CREATE INDEX hq_sq8 ON hq USING hnsw (v %s) WITH (quantization = sq8)', opclass);
 	quantized := pg_relation_size('hq_sq8');
-	r := hq_recall('hq', op, 'hq_queries');
+	r := knn_recall('hq', op, 'hq_queries', true);
 	IF r < 0.95 THEN
 		RAISE NOTICE '% recall %', opclass, r;
 	END IF;
@@ -103,16 +59,16 @@ SELECT * FROM hq_metric('vector_l1_ops', '<+>');
 CREATE INDEX hq_sq8 ON hq USING hnsw (v vector_l2_ops)
 	WITH (quantization = sq8, streaming = off);
 INSERT INTO hq SELECT i, hq_vector(256, hq_latent()) FROM generate_series(3001, 3600) i;
-SELECT hq_recall('hq', '<->', 'hq_queries') >= 0.95 AS recall_after_inserts;
+SELECT knn_recall('hq', '<->', 'hq_queries', true) >= 0.95 AS recall_after_inserts;
 DELETE FROM hq WHERE id % 5 = 0;
 VACUUM hq;
-SELECT hq_recall('hq', '<->', 'hq_queries') >= 0.95 AS recall_after_vacuum;
+SELECT knn_recall('hq', '<->', 'hq_queries', true) >= 0.95 AS recall_after_vacuum;
 SELECT count(*) AS problems FROM vecdb_index_check('hq_sq8');
 ALTER INDEX hq_sq8 SET (streaming = on);
 INSERT INTO hq SELECT i, hq_vector(256, hq_latent()) FROM generate_series(3601, 3800) i;
-SELECT hq_recall('hq', '<->', 'hq_queries') >= 0.95 AS recall_with_hot_rows;
+SELECT knn_recall('hq', '<->', 'hq_queries', true) >= 0.95 AS recall_with_hot_rows;
 SELECT vecdb_merge('hq_sq8') > 0 AS merged;
-SELECT hq_recall('hq', '<->', 'hq_queries') >= 0.95 AS recall_after_merge;
+SELECT knn_recall('hq', '<->', 'hq_queries', true) >= 0.95 AS recall_after_merge;
 SELECT count(*) AS problems FROM vecdb_index_check('hq_sq8');
 
 -- (c) Identical vectors each keep their own element, and all come back.
@@ -203,4 +159,6 @@ SELECT pg_relation_size('hq_3072_sq8') * 3 < pg_relation_size('hq_3072_plain') A
 DROP INDEX hq_3072_plain;
 CREATE TABLE hq_3072_q (qid int PRIMARY KEY, q vector(3072));
 INSERT INTO hq_3072_q SELECT i, hq_vector(3072, hq_latent()) FROM generate_series(1, 10) i;
-SELECT hq_recall('hq_3072', '<=>', 'hq_3072_q') >= 0.95 AS recall_3072;
+SELECT knn_recall('hq_3072', '<=>', 'hq_3072_q', true) >= 0.95 AS recall_3072;
+
+DROP FUNCTION knn_ids, knn_recall, knn_lost;

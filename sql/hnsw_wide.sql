@@ -21,61 +21,10 @@ INSERT INTO hw3 SELECT i, hw_vector(3072, hw_latent()) FROM generate_series(1, 1
 CREATE TABLE hw3_queries (qid int PRIMARY KEY, q vector(3072));
 INSERT INTO hw3_queries SELECT i, hw_vector(3072, hw_latent()) FROM generate_series(1, 20) i;
 
--- The ids of the 10 rows of tbl nearest to q by op: from the hnsw index when
--- use_index (an error unless the plan is an index scan returning 10
--- distinct rows), else exact, from a sequential scan and a sort.
-CREATE FUNCTION hw_knn(tbl regclass, op text, q vector, use_index bool) RETURNS int[]
-LANGUAGE plpgsql AS $$
-DECLARE
-	query text := format('SELECT id FROM %s ORDER BY v %s %L::vector LIMIT 10', tbl, op, q);
-	line text;
-	plan text := '';
-	ids int[];
-BEGIN
-	PERFORM set_config('enable_seqscan', CASE WHEN use_index THEN 'off' ELSE 'on' END, true);
-	PERFORM set_config('enable_indexscan', CASE WHEN use_index THEN 'on' ELSE 'off' END, true);
-	PERFORM set_config('enable_bitmapscan', 'off', true);
-	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
-		plan := plan || line || E'\n';
-	END LOOP;
-	IF (plan LIKE '%Index Scan using%') <> use_index THEN
-		RAISE EXCEPTION 'unexpected plan for %: %', query, plan;
-	END IF;
-	EXECUTE format('SELECT array_agg(id) FROM (%s) s', query) INTO ids;
-	IF cardinality(ids) IS DISTINCT FROM 10
-		OR (SELECT count(DISTINCT x) FROM unnest(ids) x) <> 10 THEN
-		RAISE EXCEPTION '% returned %', query, ids;
-	END IF;
-	RETURN ids;
-END $$;
-
--- Recall@10 of tbl's index for op over the queries in qtbl.
-CREATE FUNCTION hw_recall(tbl regclass, op text, qtbl regclass) RETURNS float8
-LANGUAGE plpgsql AS $$
-DECLARE
-	q vector;
-	hits int := 0;
-	n int := 0;
-BEGIN
-	FOR q IN EXECUTE format('SELECT q FROM %s ORDER BY qid', qtbl) LOOP
-		hits := hits + cardinality(ARRAY(SELECT unnest(hw_knn(tbl, op, q, true))
-			INTERSECT SELECT unnest(hw_knn(tbl, op, q, false))));
-		n := n + 1;
-	END LOOP;
-	RETURN hits::float8 / (10 * n);
-END $$;
-
--- Rows of tbl with id > after that an index scan for their own vector
--- does not return first (at distance 0).
-CREATE FUNCTION hw_lost(tbl regclass, after int) RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-	lost bigint;
-BEGIN
-	PERFORM set_config('enable_seqscan', 'off', true);
-	EXECUTE format('SELECT count(*) FROM %1$s t WHERE t.id > %2$s AND (SELECT u.v <-> t.v
-		FROM %1$s u ORDER BY u.v <-> t.v LIMIT 1) <> 0', tbl, after) INTO lost;
-	RETURN lost;
-END $$;
+-- knn_ids, knn_recall, knn_lost
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set knn_sql :abs_srcdir '/sql/include/knn.sql'
+\i :knn_sql
 
 SET vecdb.hnsw_ef_search = 100;
 
@@ -83,7 +32,7 @@ SET vecdb.hnsw_ef_search = 100;
 -- holds its vectors (more than 12 kB a row)
 CREATE INDEX hw3_l2 ON hw3 USING hnsw (v vector_l2_ops);
 ANALYZE hw3;
-SELECT hw_recall('hw3', '<->', 'hw3_queries') >= 0.95 AS recall_l2;
+SELECT knn_recall('hw3', '<->', 'hw3_queries') >= 0.95 AS recall_l2;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('hw3_l2');
 SELECT pg_relation_size('hw3_l2') / 1500 BETWEEN 12288 AND 16384 AS size_per_row;
 
@@ -94,7 +43,7 @@ SELECT rows = 0 AND pages = 0 AS nothing_hot FROM vecdb_hot_tier('hw3_l2');
 -- (inserts' pruning can leave an element no list names; every VACUUM
 -- links those again, so checks after inserts follow a VACUUM)
 VACUUM hw3;
-SELECT hw_lost('hw3', 1500) = 0 AS inserts_found;
+SELECT knn_lost('hw3', 1500) = 0 AS inserts_found;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('hw3_l2');
 
 -- (c) DELETE, VACUUM and as many inserts: the freed slots and their chunks
@@ -105,8 +54,8 @@ VACUUM hw3;
 INSERT INTO hw3 SELECT i, hw_vector(3072, hw_latent()) FROM generate_series(2001, 2320) i;
 SELECT pg_relation_size('hw3_l2') - :size_before < 320 * 12288 / 4 AS space_reused;
 VACUUM hw3;
-SELECT hw_lost('hw3', 2000) = 0 AS reinserts_found;
-SELECT hw_recall('hw3', '<->', 'hw3_queries') >= 0.95 AS recall_after_churn;
+SELECT knn_lost('hw3', 2000) = 0 AS reinserts_found;
+SELECT knn_recall('hw3', '<->', 'hw3_queries') >= 0.95 AS recall_after_churn;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('hw3_l2');
 DROP INDEX hw3_l2;
 
@@ -115,7 +64,7 @@ DROP INDEX hw3_l2;
 SET maintenance_work_mem = '1MB';
 CREATE INDEX hw3_cos ON hw3 USING hnsw (v vector_cosine_ops);
 RESET maintenance_work_mem;
-SELECT hw_recall('hw3', '<=>', 'hw3_queries') >= 0.95 AS recall_cosine;
+SELECT knn_recall('hw3', '<=>', 'hw3_queries') >= 0.95 AS recall_cosine;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('hw3_cos');
 DROP TABLE hw3, hw3_queries;
 
@@ -126,15 +75,15 @@ CREATE TABLE hw16_queries (qid int PRIMARY KEY, q vector(16000));
 INSERT INTO hw16_queries SELECT i, hw_vector(16000, hw_latent()) FROM generate_series(1, 20) i;
 CREATE INDEX hw16_l2 ON hw16 USING hnsw (v vector_l2_ops);
 ANALYZE hw16;
-SELECT hw_recall('hw16', '<->', 'hw16_queries') >= 0.95 AS recall_l2;
+SELECT knn_recall('hw16', '<->', 'hw16_queries') >= 0.95 AS recall_l2;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('hw16_l2');
 INSERT INTO hw16 SELECT i, hw_vector(16000, hw_latent()) FROM generate_series(301, 340) i;
 VACUUM hw16;
-SELECT hw_lost('hw16', 300) = 0 AS inserts_found;
+SELECT knn_lost('hw16', 300) = 0 AS inserts_found;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('hw16_l2');
 DROP INDEX hw16_l2;
 CREATE INDEX hw16_cos ON hw16 USING hnsw (v vector_cosine_ops) WITH (m = 8);
-SELECT hw_recall('hw16', '<=>', 'hw16_queries') >= 0.95 AS recall_cosine;
+SELECT knn_recall('hw16', '<=>', 'hw16_queries') >= 0.95 AS recall_cosine;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('hw16_cos');
 DROP TABLE hw16, hw16_queries;
 
@@ -143,9 +92,9 @@ CREATE TABLE hw_empty (id int PRIMARY KEY, v vector(2500));
 CREATE INDEX hw_empty_idx ON hw_empty USING hnsw (v vector_l2_ops);
 INSERT INTO hw_empty SELECT i, hw_vector(2500, hw_latent()) FROM generate_series(1, 200) i;
 VACUUM hw_empty;
-SELECT hw_lost('hw_empty', 0) = 0 AS inserts_found;
+SELECT knn_lost('hw_empty', 0) = 0 AS inserts_found;
 SELECT count(*) = 0 AS sound FROM vecdb_index_check('hw_empty_idx');
 DROP TABLE hw_empty;
 
-DROP FUNCTION hw_vector, hw_latent, hw_knn, hw_recall, hw_lost;
+DROP FUNCTION hw_vector, hw_latent, knn_ids, knn_recall, knn_lost;
 RESET vecdb.hnsw_ef_search;
