@@ -468,6 +468,7 @@ public:
 	Relation index() const { return index_; }
 	const Shape &shape() const { return shape_; }
 	core::DistanceFn distance_fn() const { return distance_; }
+	core::Sq8DistanceFn code_distance_fn() const { return code_distance_; }
 
 private:
 	Buffer pin(BlockNumber blkno);

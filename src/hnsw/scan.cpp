@@ -168,7 +168,7 @@ take_batch(ScanState &st)
 	if (!st.graph.shape().quantized())
 		return;
 	const Shape &s = st.graph.shape();
-	core::Sq8DistanceFn code_distance = core::sq8_ranking_distance(s.metric);
+	core::Sq8DistanceFn code_distance = st.graph.code_distance_fn();
 	for (BatchRow &row : st.batch)
 	{
 		Buffer buf;
@@ -309,8 +309,8 @@ read_merging(ScanState &st, uint64 ref)
 		if (s.quantized())
 		{
 			const core::Sq8Header *h = element_code(e);
-			distance = core::sq8_ranking_distance(s.metric)(st.query.data(), element_codes(e),
-															h->lo, h->step, s.dims);
+			distance = st.graph.code_distance_fn()(st.query.data(), element_codes(e), h->lo,
+												   h->step, s.dims);
 			st.merging_slack = h->slack;
 		}
 		else if (!s.external)
