@@ -493,6 +493,9 @@ build_parallel(BuildState *st, IndexInfo *info, int nworkers, const core::hnsw::
 		shm_toc_insert(pcxt->toc, key_graph, graph_memory);
 
 		LaunchParallelWorkers(pcxt);
+		ereport(DEBUG1, (errmsg_internal("hnsw build of \"%s\": %d of %d parallel workers launched",
+										 RelationGetRelationName(st->index),
+										 pcxt->nworkers_launched, nworkers)));
 		if (pcxt->nworkers_launched > 0)
 		{
 			participate(sh, graph_memory, st->heap, st->index, info, true);
@@ -554,7 +557,7 @@ build(Relation heap, Relation index, IndexInfo *info)
 	 * is the serial build's business. */
 	int nworkers = 0;
 	if (capacity == wanted && st.count > 10000 && IsNormalProcessingMode())
-		nworkers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+		nworkers = build_workers(heap, index);
 	if (nworkers > 0 && build_parallel(&st, info, nworkers, shape, capacity, upper))
 	{
 		auto *result = static_cast<IndexBuildResult *>(palloc(sizeof(IndexBuildResult)));

@@ -9,7 +9,10 @@ extern "C" {
 #include "access/genam.h"
 #include "access/tableam.h"
 #include "commands/vacuum.h"
+#include "access/table.h"
 #include "catalog/index.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/paths.h"
 #include "utils/snapmgr.h"
 }
 
@@ -30,6 +33,35 @@ const struct config_enum_entry iterative_scan_options[] = {
 	{"strict_order", iterative_scan_strict, false},
 	{nullptr, 0, false},
 };
+
+int
+build_workers(Relation heap, Relation index)
+{
+	int workers = plan_create_index_workers(RelationGetRelid(heap), RelationGetRelid(index));
+	if (workers > 0 || !IsUnderPostmaster || max_parallel_maintenance_workers == 0 ||
+		heap->rd_rel->relpersistence == RELPERSISTENCE_TEMP ||
+		RelationGetParallelWorkers(heap, -1) != -1 || !OidIsValid(heap->rd_rel->reltoastrelid) ||
+		RelationGetIndexExpressions(index) != NIL || RelationGetIndexPredicate(index) != NIL)
+		return workers;
+	Relation toast = table_open(heap->rd_rel->reltoastrelid, AccessShareLock);
+	double blocks = static_cast<double>(RelationGetNumberOfBlocks(heap)) +
+					static_cast<double>(RelationGetNumberOfBlocks(toast));
+	table_close(toast, AccessShareLock);
+	/* compute_parallel_worker's rule for a table scan: one worker from
+	 * min_parallel_table_scan_size on, one more each time it triples */
+	double threshold = Max(min_parallel_table_scan_size, 1);
+	if (blocks < threshold)
+		return 0;
+	workers = 1;
+	for (double t = threshold * 3; blocks >= t && workers < max_parallel_maintenance_workers; t *= 3)
+		workers++;
+	workers = Min(workers, max_parallel_maintenance_workers);
+	/* and plan_create_index_workers's: 32 MB of maintenance_work_mem for
+	 * each participant, the leader included */
+	while (workers > 0 && maintenance_work_mem / (workers + 1) < 32768L)
+		workers--;
+	return workers;
+}
 
 IndexAmRoutine *
 new_vector_index_routine()

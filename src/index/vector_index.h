@@ -38,6 +38,18 @@ int index_dims(Relation index);
  */
 bool prepare_index_vector(core::Metric metric, int dims, Datum value, float *out);
 
+/*
+ * Parallel workers to request for a build over heap's rows. PostgreSQL's
+ * choice (plan_create_index_workers) goes by the size of the table's main
+ * fork, but a build reads the TOAST table too, and a column of vectors
+ * past about 500 dims is all there: a 60,000-row table of 784-dim vectors
+ * has a 2.4 MB main fork and 240 MB of TOAST, and would be built serially.
+ * Where PostgreSQL's choice is none only for that (no parallel_workers
+ * option on the table, no index expression or predicate, not temporary),
+ * the same rule is applied to both forks' blocks together.
+ */
+int build_workers(Relation heap, Relation index);
+
 /* The iterative scan modes of vecdb.hnsw_iterative_scan and
  * vecdb.ivfpq_iterative_scan (pgvector's values). */
 constexpr int iterative_scan_off = 0;

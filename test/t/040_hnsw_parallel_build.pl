@@ -1,0 +1,114 @@
+# 040_hnsw_parallel_build.pl: which hnsw builds ask for parallel workers.
+#
+# PostgreSQL sizes a parallel CREATE INDEX by the table's main fork, but a
+# column of vectors past about 500 dims lives in the TOAST table, so a big
+# table of wide vectors looks tiny to it (index/vector_index.h,
+# build_workers). The build says at DEBUG1 how many workers it asked for and
+# got ("hnsw build of ...: L of R parallel workers launched"); a serial
+# build says nothing of the kind.
+#
+#   1. 12,000 rows of 600 dims (2,400 bytes a vector: TOASTed; a main fork
+#      of 80 kB, under min_parallel_table_scan_size, TOAST 30 MB over it):
+#      the build asks for one worker, and the index it builds finds the
+#      exact top 10 (recall >= 0.95 over 20 queries) and is sound
+#      (vecdb_index_check also reports any row the index lacks).
+#   2. The same table with max_parallel_maintenance_workers = 0, or with the
+#      table's parallel_workers = 0, or with min_parallel_table_scan_size
+#      above the two forks together: a serial build, as PostgreSQL decides
+#      for any table.
+#   3. An index with a predicate: what PostgreSQL says stands (its parallel
+#      safety is the planner's to judge), so no worker.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('parallel_build');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+max_worker_processes = 8
+max_parallel_workers = 8
+max_parallel_maintenance_workers = 1
+maintenance_work_mem = '256MB'
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION vecdb');
+
+# Seeded. Points near a 3-dimensional surface in 600 dims, as embeddings
+# lie near low-dimensional ones: uniform noise in 600 dims has no near
+# neighbours worth the name, and recall there says nothing of the build.
+$node->safe_psql('postgres', q{
+	SELECT setseed(0.4);
+	CREATE TABLE wide (id int PRIMARY KEY, v vector(600));
+	INSERT INTO wide SELECT i, ARRAY(SELECT z1 * cos(j * 0.1) + z2 * sin(j * 0.37)
+		+ z3 * cos(j * 0.05 + 1) + 0.05 * (random() - 0.5) FROM generate_series(1, 600) j)::real[]::vector
+	FROM (SELECT i, random() z1, random() z2, random() z3 FROM generate_series(1, 12000) i) r;
+	CREATE TABLE queries AS SELECT id AS qid, v AS q FROM wide WHERE id % 600 = 0;
+	VACUUM ANALYZE wide});
+
+my ($main, $toast, $threshold) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT pg_relation_size('wide'), pg_relation_size(reltoastrelid),
+	       (SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'min_parallel_table_scan_size')
+	FROM pg_class WHERE oid = 'wide'::regclass});
+cmp_ok($main, '<', $threshold, "the main fork ($main bytes) is under min_parallel_table_scan_size");
+cmp_ok($toast, '>', $threshold, "the TOAST table ($toast bytes) is over it");
+
+# CREATE INDEX with settings first; its DEBUG1 lines (stderr) and whether
+# it succeeded.
+sub build
+{
+	my ($settings, $create) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres', qq{
+		SET client_min_messages = debug1; $settings
+		$create});
+	is($ret, 0, "builds: $create ($settings)");
+	return $err;
+}
+
+my $launched = qr/hnsw build of "wide_v": (\d+) of (\d+) parallel workers launched/;
+
+# 1
+my $err = build('', 'CREATE INDEX wide_v ON wide USING hnsw (v vector_l2_ops)');
+like($err, $launched, 'a TOASTed table gets a parallel build');
+my ($got, $asked) = $err =~ $launched;
+is($asked, 1, 'asking for max_parallel_maintenance_workers');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM vecdb_index_check('wide_v')}), '0', 'the parallel build is sound');
+my $recall = $node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET vecdb.hnsw_ef_search = 80;
+	CREATE TEMP TABLE found AS SELECT qid, ARRAY(SELECT id FROM wide ORDER BY v <-> q LIMIT 10) ids
+	FROM queries;
+	RESET enable_seqscan; SET enable_indexscan = off;
+	SELECT sum(cardinality(ARRAY(SELECT unnest(f.ids) INTERSECT
+		SELECT id FROM (SELECT id FROM wide ORDER BY v <-> q.q LIMIT 10) e)))::float8 / (10 * count(*))
+	FROM found f JOIN queries q USING (qid)});
+cmp_ok($recall, '>=', 0.95, "recall\@10 of the parallel build against exact answers ($recall)");
+$node->safe_psql('postgres', 'DROP INDEX wide_v');
+
+# 2
+$err = build('SET max_parallel_maintenance_workers = 0;',
+	'CREATE INDEX wide_v ON wide USING hnsw (v vector_l2_ops)');
+unlike($err, $launched, 'max_parallel_maintenance_workers = 0: serial');
+$node->safe_psql('postgres', 'DROP INDEX wide_v');
+
+$node->safe_psql('postgres', 'ALTER TABLE wide SET (parallel_workers = 0)');
+$err = build('', 'CREATE INDEX wide_v ON wide USING hnsw (v vector_l2_ops)');
+unlike($err, $launched, "the table's parallel_workers = 0: serial");
+$node->safe_psql('postgres', 'DROP INDEX wide_v; ALTER TABLE wide RESET (parallel_workers)');
+
+my $above = int(($main + $toast) / 8192) + 1;
+$err = build("SET min_parallel_table_scan_size = $above;",
+	'CREATE INDEX wide_v ON wide USING hnsw (v vector_l2_ops)');
+unlike($err, $launched, 'min_parallel_table_scan_size above both forks: serial');
+$node->safe_psql('postgres', 'DROP INDEX wide_v');
+
+# 3
+$err = build('', 'CREATE INDEX wide_v ON wide USING hnsw (v vector_l2_ops) WHERE id > 0');
+unlike($err, $launched, 'a partial index: as PostgreSQL decides (serial here)');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM vecdb_index_check('wide_v')}), '0', 'and it is sound');
+
+$node->stop;
+done_testing();
