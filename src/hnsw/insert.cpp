@@ -201,7 +201,7 @@ place_on_page(Relation index, const Shape &s, Buffer buf, bool fresh, int level,
 /* Find room for the new element: a freed slot, the insert page, or a new
  * page at the end. */
 uint64
-place(Relation index, const Shape &s, const Entry &entry, int level, const float *v,
+place(Relation index, const Shape &s, int level, const float *v,
 	  ItemPointer heaptid, const Inserting &ins, tier::MergeMark *mark)
 {
 	bool more_free;
@@ -230,30 +230,50 @@ place(Relation index, const Shape &s, const Entry &entry, int level, const float
 	if (s.external)
 		chunk = write_vector(index, s, v);
 
-	if (entry.insert_blkno != InvalidBlockNumber && entry.insert_blkno != meta_blkno &&
-		entry.insert_blkno < RelationGetNumberOfBlocks(index))
+	/*
+	 * The insert page, as the meta page names it now: the entry read before
+	 * the search may be stale, and concurrent inserts that each found it
+	 * full would each add a page, leaving all but one nearly empty (two
+	 * backends inserting at once made an index 45% larger). Whoever adds a
+	 * page names it in the meta page before others may add one, and
+	 * someone who waited to add one tries the page named meanwhile first.
+	 */
+	for (int attempt = 0;; attempt++)
 	{
-		Buffer buf = ReadBuffer(index, entry.insert_blkno);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		uint64 ref =
-			place_on_page(index, s, buf, false, level, v, heaptid, ins, mark, &more_free, chunk);
-		UnlockReleaseBuffer(buf);
-		if (ref != 0)
-			return ref;
-	}
+		BlockNumber target = read_entry(index).insert_blkno;
+		if (target != InvalidBlockNumber && target != meta_blkno &&
+			target < RelationGetNumberOfBlocks(index))
+		{
+			Buffer buf = ReadBuffer(index, target);
+			LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+			uint64 ref = place_on_page(index, s, buf, false, level, v, heaptid, ins, mark,
+									   &more_free, chunk);
+			UnlockReleaseBuffer(buf);
+			if (ref != 0)
+				return ref;
+		}
 
-	LockRelationForExtension(index, ExclusiveLock);
-	Buffer buf = ReadBuffer(index, P_NEW);
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	UnlockRelationForExtension(index, ExclusiveLock);
-	uint64 ref =
-		place_on_page(index, s, buf, true, level, v, heaptid, ins, mark, &more_free, chunk);
-	BlockNumber blkno = BufferGetBlockNumber(buf);
-	UnlockReleaseBuffer(buf);
-	if (ref == 0)
-		elog(ERROR, "hnsw element of %zu bytes does not fit an empty page", element_size(s, level));
-	update_meta(index, 0, InvalidBlockNumber, InvalidOffsetNumber, blkno);
-	return ref;
+		LockRelationForExtension(index, ExclusiveLock);
+		if (attempt < 4 && read_entry(index).insert_blkno != target)
+		{
+			UnlockRelationForExtension(index, ExclusiveLock);
+			continue;
+		}
+		Buffer buf = ReadBuffer(index, P_NEW);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		/* element page, then meta page: place_on_page's order too. A crash
+		 * or an ERROR before the page is filled leaves the meta page naming
+		 * a new page, which the next insert finds unsound and passes by. */
+		update_meta(index, 0, InvalidBlockNumber, InvalidOffsetNumber, BufferGetBlockNumber(buf));
+		UnlockRelationForExtension(index, ExclusiveLock);
+		uint64 ref =
+			place_on_page(index, s, buf, true, level, v, heaptid, ins, mark, &more_free, chunk);
+		UnlockReleaseBuffer(buf);
+		if (ref == 0)
+			elog(ERROR, "hnsw element of %zu bytes does not fit an empty page",
+				 element_size(s, level));
+		return ref;
+	}
 }
 
 /* Whether the nearest element found may hold exactly v: a zero distance
@@ -345,7 +365,7 @@ insert_vector(Relation index, const Shape &s, const float *v, ItemPointer heapti
 
 	if (!duplicate)
 	{
-		uint64 ref = place(index, s, entry, Min(level, max_level_for(s)), v, heaptid, *ins, mark);
+		uint64 ref = place(index, s, Min(level, max_level_for(s)), v, heaptid, *ins, mark);
 		link_element(*ins, index, entry, level, ref);
 		if (mark != nullptr)
 			set_merging(index, 0);
