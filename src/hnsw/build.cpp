@@ -25,6 +25,7 @@ extern "C" {
 #include "commands/progress.h"
 #include "common/pg_prng.h"
 #include "optimizer/optimizer.h"
+#include "storage/condition_variable.h"
 #include "storage/dsm_impl.h"
 #include "storage/spin.h"
 #include "utils/snapmgr.h"
@@ -41,6 +42,8 @@ namespace {
 using core::hnsw::BuildGraph;
 using core::hnsw::Inserter;
 
+struct SharedBuild;
+
 struct BuildState
 {
 	Relation heap;
@@ -49,12 +52,12 @@ struct BuildState
 	int level_cap;
 	double count;     /* rows the counting pass saw */
 	double indtuples; /* rows indexed */
+	double on_pages_tuples; /* of them, inserted on pages */
 	double reltuples; /* heap rows seen (parallel build) */
 	BuildGraph *graph;
 	Inserter *inserter;
-	bool on_pages;   /* the graph outgrew memory: inserting on pages */
-	bool parallel;   /* a participant of a parallel build */
-	bool overflowed; /* parallel: a row found the shared graph full */
+	bool on_pages;       /* the graph outgrew memory: inserting on pages */
+	SharedBuild *shared; /* a participant of a parallel build: its state */
 	float *vector;
 	MemoryContext row_context;
 	pg_prng_state rng;
@@ -330,6 +333,30 @@ add_to_graph(BuildState *st, ItemPointer tid, int level)
 	return r;
 }
 
+/* The NOTICE of a build whose graph outgrew maintenance_work_mem. */
+void
+notice_on_pages(double in_memory)
+{
+	ereport(NOTICE,
+			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
+					in_memory),
+			 errdetail("Building will take significantly more time."),
+			 errhint("Increase maintenance_work_mem to speed up builds.")));
+}
+
+/* From now on, rows go into the graph on pages, unlogged: the build logs
+ * every page at its end. */
+void
+go_on_pages(BuildState *st)
+{
+	index::begin_unlogged_build(st->index);
+	st->on_pages = true;
+}
+
+BuildGraph::AddResult add_shared(BuildState *st, ItemPointer tid, int level, bool *write);
+void write_shared(BuildState *st);
+void wait_written(SharedBuild *sh);
+
 void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool alive, void *arg)
 {
@@ -343,33 +370,33 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 		{
 			double u = 1.0 - pg_prng_double(&st->rng);
 			int level = core::hnsw::random_level(u, st->shape.m, st->level_cap);
-			BuildGraph::AddResult r = add_to_graph(st, tid, level);
-			if (r == BuildGraph::AddResult::full && st->parallel)
+			bool write = false;
+			BuildGraph::AddResult r = st->shared ? add_shared(st, tid, level, &write)
+												 : add_to_graph(st, tid, level);
+			MemoryContextSwitchTo(old);
+			if (st->shared == nullptr && r == BuildGraph::AddResult::full)
 			{
-				/* The leader redoes the build serially (see build()). */
-				st->overflowed = true;
-				MemoryContextSwitchTo(old);
-				MemoryContextReset(st->row_context);
-				return;
-			}
-			if (r == BuildGraph::AddResult::full)
-			{
-				ereport(NOTICE,
-						(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f "
-								"tuples",
-								st->indtuples),
-						 errdetail("Building will take significantly more time."),
-						 errhint("Increase maintenance_work_mem to speed up builds.")));
-				MemoryContextSwitchTo(old);
+				notice_on_pages(st->indtuples);
 				write_graph(st);
-				/* the rest unlogged: build() logs every page at its end */
-				index::begin_unlogged_build(index);
-				old = MemoryContextSwitchTo(st->row_context);
-				st->on_pages = true;
+				go_on_pages(st);
 			}
+			else if (write)
+			{
+				write_shared(st);
+				go_on_pages(st);
+			}
+			else if (r == BuildGraph::AddResult::full)
+			{
+				wait_written(st->shared);
+				go_on_pages(st);
+			}
+			MemoryContextSwitchTo(st->row_context);
 		}
 		if (st->on_pages)
+		{
 			insert_vector(index, st->shape, st->vector, tid);
+			st->on_pages_tuples++;
+		}
 		st->indtuples++;
 	}
 	MemoryContextSwitchTo(old);
@@ -381,6 +408,15 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
  * scan parts of the heap and add to one graph in a DSM segment (BuildGraph
  * is made for that: offsets only, per-element spinlocks). The leader then
  * writes the pages as a serial build does.
+ *
+ * If the graph outgrows maintenance_work_mem, every participant goes on
+ * inserting on pages, as a serial build does, but all at once: the first
+ * to find the graph full closes it to further adds; the last to leave an
+ * add then writes it out (no add runs meanwhile), and the others wait for
+ * that, then insert their rows on pages, unlogged, concurrently through
+ * the ordinary insert path (its update lock is a page lock, and page locks
+ * conflict within a parallel group as between backends). The leader logs
+ * every page at the end.
  */
 
 constexpr uint64 key_shared = UINT64CONST(0x56454344420001);
@@ -396,9 +432,73 @@ struct SharedBuild
 	slock_t mutex;
 	double reltuples; /* sums over the participants */
 	double indtuples;
-	bool overflowed;
+	/* the graph outgrowing memory (see above), under mutex */
+	int adding;          /* participants inside BuildGraph::add */
+	bool graph_full;     /* no more adds: rows go on pages */
+	bool writer_chosen;  /* a participant is writing the graph out */
+	bool graph_written;  /* it is on pages */
+	ConditionVariable written;
 	/* a ParallelTableScanDescData follows */
 };
+
+/*
+ * Add a row to the shared graph, unless it is full (the result says so).
+ * *write: this participant is the last to leave an add of a full graph,
+ * and must write it out (write_shared).
+ */
+BuildGraph::AddResult
+add_shared(BuildState *st, ItemPointer tid, int level, bool *write)
+{
+	SharedBuild *sh = st->shared;
+	SpinLockAcquire(&sh->mutex);
+	bool open = !sh->graph_full;
+	if (open)
+		sh->adding++;
+	SpinLockRelease(&sh->mutex);
+	if (!open)
+		return BuildGraph::AddResult::full;
+	/* an ERROR here ends the whole build: adding need not come down */
+	BuildGraph::AddResult r = add_to_graph(st, tid, level);
+	SpinLockAcquire(&sh->mutex);
+	sh->adding--;
+	if (r == BuildGraph::AddResult::full)
+		sh->graph_full = true;
+	*write = sh->graph_full && sh->adding == 0 && !sh->writer_chosen;
+	if (*write)
+		sh->writer_chosen = true;
+	SpinLockRelease(&sh->mutex);
+	return r;
+}
+
+/* Write the full shared graph out, and wake the participants waiting for
+ * it. */
+void
+write_shared(BuildState *st)
+{
+	notice_on_pages(st->graph->size());
+	write_graph(st);
+	SharedBuild *sh = st->shared;
+	SpinLockAcquire(&sh->mutex);
+	sh->graph_written = true;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableBroadcast(&sh->written);
+}
+
+void
+wait_written(SharedBuild *sh)
+{
+	ConditionVariablePrepareToSleep(&sh->written);
+	for (;;)
+	{
+		SpinLockAcquire(&sh->mutex);
+		bool written = sh->graph_written;
+		SpinLockRelease(&sh->mutex);
+		if (written)
+			break;
+		ConditionVariableSleep(&sh->written, WAIT_EVENT_PARALLEL_CREATE_INDEX_SCAN);
+	}
+	ConditionVariableCancelSleep();
+}
 
 ParallelTableScanDesc
 shared_scan(SharedBuild *sh)
@@ -417,7 +517,7 @@ participate(SharedBuild *sh, void *graph_memory, Relation heap, Relation index, 
 	st.index = index;
 	st.shape = sh->shape;
 	st.level_cap = sh->level_cap;
-	st.parallel = true;
+	st.shared = sh;
 	st.row_context =
 		AllocSetContextCreate(CurrentMemoryContext, "hnsw build row", ALLOCSET_DEFAULT_SIZES);
 	st.vector = static_cast<float *>(palloc(sizeof(float) * st.shape.dims));
@@ -428,14 +528,25 @@ participate(SharedBuild *sh, void *graph_memory, Relation heap, Relation index, 
 	st.inserter->stop = cancel_pending;
 
 	TableScanDesc scan = table_beginscan_parallel(heap, shared_scan(sh));
-	double reltuples =
-		table_index_build_scan(heap, index, info, true, leader, build_callback, &st, scan);
+	double reltuples = 0;
+	PG_TRY();
+	{
+		reltuples =
+			table_index_build_scan(heap, index, info, true, leader, build_callback, &st, scan);
+	}
+	PG_FINALLY();
+	{
+		index::end_unlogged_build();
+	}
+	PG_END_TRY();
 
 	SpinLockAcquire(&sh->mutex);
 	sh->reltuples += reltuples;
 	sh->indtuples += st.indtuples;
-	sh->overflowed |= st.overflowed;
 	SpinLockRelease(&sh->mutex);
+	ereport(DEBUG1, (errmsg_internal("hnsw build of \"%s\": the %s indexed %.0f rows, %.0f on pages",
+									 RelationGetRelationName(index), leader ? "leader" : "worker",
+									 st.indtuples, st.on_pages_tuples)));
 	MemoryContextDelete(st.row_context);
 }
 
@@ -454,7 +565,7 @@ dsm_has_room(Size bytes)
 
 /*
  * Build the graph in parallel; false (and nothing written) if no worker
- * could start or the graph overflowed, and the serial build must run.
+ * could start, and the serial build must run.
  */
 bool
 build_parallel(BuildState *st, IndexInfo *info, int nworkers, const core::hnsw::GraphShape &shape,
@@ -485,7 +596,9 @@ build_parallel(BuildState *st, IndexInfo *info, int nworkers, const core::hnsw::
 		sh->level_cap = st->level_cap;
 		SpinLockInit(&sh->mutex);
 		sh->reltuples = sh->indtuples = 0;
-		sh->overflowed = false;
+		sh->adding = 0;
+		sh->graph_full = sh->writer_chosen = sh->graph_written = false;
+		ConditionVariableInit(&sh->written);
 		table_parallelscan_initialize(st->heap, shared_scan(sh), snapshot);
 		void *graph_memory = shm_toc_allocate(pcxt->toc, graph_bytes);
 		BuildGraph graph = BuildGraph::create(graph_memory, shape, capacity, upper);
@@ -500,16 +613,16 @@ build_parallel(BuildState *st, IndexInfo *info, int nworkers, const core::hnsw::
 		{
 			participate(sh, graph_memory, st->heap, st->index, info, true);
 			WaitForParallelWorkersToFinish(pcxt);
-			if (!sh->overflowed)
-			{
-				st->graph = &graph;
-				st->indtuples = sh->indtuples;
+			/* the last add left a full graph, or the graph held every row */
+			Assert(sh->graph_written || !sh->graph_full);
+			st->graph = &graph;
+			st->indtuples = sh->indtuples;
+			if (!sh->graph_written)
 				write_graph(st);
-				log_all_pages(st->index);
-				st->graph = nullptr;
-				st->reltuples = sh->reltuples;
-				built = true;
-			}
+			log_all_pages(st->index);
+			st->graph = nullptr;
+			st->reltuples = sh->reltuples;
+			built = true;
 		}
 	}
 	if (IsMVCCSnapshot(snapshot))
@@ -553,10 +666,10 @@ build(Relation heap, Relation index, IndexInfo *info)
 	Size capacity = Max(Min(wanted, fits), static_cast<Size>(1));
 	Size upper = BuildGraph::upper_words_for(capacity, shape.m);
 
-	/* In parallel only when the whole graph fits: overflowing onto pages
-	 * is the serial build's business. */
+	/* In parallel past 10,000 rows, in memory and, if the graph outgrows
+	 * it, on pages (build_parallel). */
 	int nworkers = 0;
-	if (capacity == wanted && st.count > 10000 && IsNormalProcessingMode())
+	if (st.count > 10000 && IsNormalProcessingMode())
 		nworkers = build_workers(heap, index);
 	if (nworkers > 0 && build_parallel(&st, info, nworkers, shape, capacity, upper))
 	{
