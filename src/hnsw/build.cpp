@@ -6,9 +6,9 @@
  * bulk. A first pass counts the rows, so that the graph's memory is sized
  * once, for what the table really holds. When the graph would outgrow the
  * memory, what was built is written out and the remaining rows go through
- * the ordinary on-page insert: slower, same graph quality, and a NOTICE.
- * Those inserts write unlogged (index/page_write.h), and are logged in the
- * same bulk at the end.
+ * the ordinary on-page insert (in a parallel build, every participant's):
+ * slower, same graph quality, and a NOTICE. Those inserts write unlogged
+ * (index/page_write.h), and are logged in the same bulk at the end.
  */
 #include "hnsw/hnsw.h"
 #include "core/hnsw_graph.h"
@@ -403,6 +403,26 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 	MemoryContextReset(st->row_context);
 }
 
+/* The build's scan of the heap (scan: a participant's share of a parallel
+ * one), its rows into st's graph or, once that is full, on pages unlogged
+ * until the scan ends, ERROR or not: the build logs every page at its end. */
+double
+scan_heap(BuildState *st, IndexInfo *info, bool progress, TableScanDesc scan)
+{
+	double reltuples = 0;
+	PG_TRY();
+	{
+		reltuples = table_index_build_scan(st->heap, st->index, info, true, progress,
+										   build_callback, st, scan);
+	}
+	PG_FINALLY();
+	{
+		index::end_unlogged_build();
+	}
+	PG_END_TRY();
+	return reltuples;
+}
+
 /* ------------------------------------------------------------------------
  * Parallel build: the leader and PostgreSQL's parallel maintenance workers
  * scan parts of the heap and add to one graph in a DSM segment (BuildGraph
@@ -528,17 +548,7 @@ participate(SharedBuild *sh, void *graph_memory, Relation heap, Relation index, 
 	st.inserter->stop = cancel_pending;
 
 	TableScanDesc scan = table_beginscan_parallel(heap, shared_scan(sh));
-	double reltuples = 0;
-	PG_TRY();
-	{
-		reltuples =
-			table_index_build_scan(heap, index, info, true, leader, build_callback, &st, scan);
-	}
-	PG_FINALLY();
-	{
-		index::end_unlogged_build();
-	}
-	PG_END_TRY();
+	double reltuples = scan_heap(&st, info, leader, scan);
 
 	SpinLockAcquire(&sh->mutex);
 	sh->reltuples += reltuples;
@@ -685,17 +695,7 @@ build(Relation heap, Relation index, IndexInfo *info)
 	new (st.graph) BuildGraph(BuildGraph::create(memory, shape, capacity, upper));
 	st.inserter = pg::make_owned<Inserter>();
 
-	double reltuples = 0;
-	PG_TRY();
-	{
-		reltuples =
-			table_index_build_scan(heap, index, info, true, true, build_callback, &st, nullptr);
-	}
-	PG_FINALLY();
-	{
-		index::end_unlogged_build();
-	}
-	PG_END_TRY();
+	double reltuples = scan_heap(&st, info, true, nullptr);
 	if (!st.on_pages)
 		write_graph(&st);
 	log_all_pages(index);

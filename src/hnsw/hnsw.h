@@ -426,6 +426,30 @@ void update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno,
  *    6% of lists at 13 elements a page (C(32,2)/7828), fewer at 2.
  *  - The visited set (core::VisitedHash) was not where the time went
  *    (2-4%, its table stays in cache); visit() is inline now.
+ *
+ * Tried since, and measured not to pay (bench/run profile, 100k x 100
+ * normalized and Fashion-MNIST, AVX2 EPYC, each against a run of main the
+ * same hour; cycles a visited element move by a tenth between runs):
+ *
+ *  - Neighbours placed on shared pages: the build laid elements out page
+ *    by page, each page grown by the element its members linked to most,
+ *    and distances() took a list's refs in address order so that one pin
+ *    and lock served a page's. A list named a quarter fewer pages; the
+ *    cycles a visited element stayed where they were (778-863 against
+ *    792-1079 on 100k x 100; Fashion-MNIST's QPS ratio 0.49-0.71 against
+ *    0.51-0.79). What a hop pays for is each element, not each page.
+ *  - Element addresses from a per-backend cache of the line pointers'
+ *    offsets, and page checks kept across passes: 724-800 cycles against
+ *    778-863 (-7%), not worth reading items that no check of the current
+ *    pass vouches for.
+ *  - Shared buffers in huge pages (huge_pages = on): no change.
+ *  - Prefetching the whole next element (4 kB, not 1) on Fashion-MNIST:
+ *    2,448-2,917 cycles against 1,712-2,557, worse.
+ *
+ * So a hop's cost is its elements' memory, the buffer manager's pin and
+ * lock, and the checks; what would cut it is reading fewer elements a hop
+ * (compact neighbour codes beside the links, so that most neighbours'
+ * distances come from the page being expanded), not reading them faster.
  */
 class PageGraph
 {

@@ -83,14 +83,23 @@ my ($got, $asked) = $err =~ $launched;
 is($asked, 1, 'asking for max_parallel_maintenance_workers');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM vecdb_index_check('wide_v')}), '0', 'the parallel build is sound');
-my $recall = $node->safe_psql('postgres', q{
-	SET enable_seqscan = off; SET vecdb.hnsw_ef_search = 80;
-	CREATE TEMP TABLE found AS SELECT qid, ARRAY(SELECT id FROM wide ORDER BY v <-> q LIMIT 10) ids
-	FROM queries;
-	RESET enable_seqscan; SET enable_indexscan = off;
-	SELECT sum(cardinality(ARRAY(SELECT unnest(f.ids) INTERSECT
-		SELECT id FROM (SELECT id FROM wide ORDER BY v <-> q.q LIMIT 10) e)))::float8 / (10 * count(*))
-	FROM found f JOIN queries q USING (qid)});
+# recall@10 of the index on table for the queries in queries(qid, q), at
+# ef_search 80, against a sequential scan's answers
+sub recall
+{
+	my ($table, $queries) = @_;
+	return $node->safe_psql('postgres', qq{
+		SET enable_seqscan = off; SET vecdb.hnsw_ef_search = 80;
+		CREATE TEMP TABLE found AS
+			SELECT qid, ARRAY(SELECT id FROM $table ORDER BY v <-> q LIMIT 10) ids FROM $queries;
+		RESET enable_seqscan; SET enable_indexscan = off;
+		SELECT sum(cardinality(ARRAY(SELECT unnest(f.ids) INTERSECT
+			SELECT id FROM (SELECT id FROM $table ORDER BY v <-> q.q LIMIT 10) e)))::float8
+			/ (10 * count(*))
+		FROM found f JOIN $queries q USING (qid)});
+}
+
+my $recall = recall('wide', 'queries');
 cmp_ok($recall, '>=', 0.95, "recall\@10 of the parallel build against exact answers ($recall)");
 $node->safe_psql('postgres', 'DROP INDEX wide_v');
 
@@ -126,14 +135,6 @@ $node->safe_psql('postgres', q{
 	FROM (SELECT i, random() z1, random() z2, random() z3 FROM generate_series(1, 20000) i) r;
 	CREATE TABLE narrow_queries AS SELECT id AS qid, v AS q FROM narrow WHERE id % 1000 = 0;
 	VACUUM ANALYZE narrow});
-my $narrow_recall = q{
-	SET enable_seqscan = off; SET vecdb.hnsw_ef_search = 80;
-	CREATE TEMP TABLE found AS SELECT qid, ARRAY(SELECT id FROM narrow ORDER BY v <-> q LIMIT 10) ids
-	FROM narrow_queries;
-	RESET enable_seqscan; SET enable_indexscan = off;
-	SELECT sum(cardinality(ARRAY(SELECT unnest(f.ids) INTERSECT
-		SELECT id FROM (SELECT id FROM narrow ORDER BY v <-> q.q LIMIT 10) e)))::float8 / (10 * count(*))
-	FROM found f JOIN narrow_queries q USING (qid)};
 my $participant = qr/hnsw build of "narrow_v": the (leader|worker) indexed (\d+) rows, (\d+) on pages/;
 my %size;
 for my $workers (1, 0)
@@ -160,7 +161,7 @@ for my $workers (1, 0)
 	is($node->safe_psql('postgres', q{
 		SELECT string_agg(problem, '; ') FROM vecdb_index_check('narrow_v')}), '',
 		"$how: the index is sound and lacks no row");
-	my $r = $node->safe_psql('postgres', $narrow_recall);
+	my $r = recall('narrow', 'narrow_queries');
 	cmp_ok($r, '>=', 0.95, "$how: recall\@10 against exact answers ($r)");
 	$size{$how} = $node->safe_psql('postgres', q{SELECT pg_relation_size('narrow_v')});
 	$node->safe_psql('postgres', 'DROP INDEX narrow_v');
