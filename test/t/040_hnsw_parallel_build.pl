@@ -25,6 +25,13 @@
 #      and finds the exact top 10 (recall >= 0.95 over 20 queries), as the
 #      serial build past maintenance_work_mem does, in an index no larger
 #      than the serial build's.
+#   5. The same with CREATE INDEX CONCURRENTLY.
+#   6. Vectors stored out of line (2,000 dims), 10,500 rows, 16 MB: both
+#      participants write vector chunks and elements on pages at once; the
+#      index is sound and finds the exact top 10. A statement_timeout that
+#      strikes mid-build (at 70% of the build's time, on pages by then)
+#      gives the ERROR a cancel gives, no backend dies, and the next build
+#      succeeds and is sound.
 use strict;
 use warnings;
 
@@ -166,6 +173,65 @@ for my $workers (1, 0)
 	$size{$how} = $node->safe_psql('postgres', q{SELECT pg_relation_size('narrow_v')});
 	$node->safe_psql('postgres', 'DROP INDEX narrow_v');
 }
+# 5
+$err = build("SET maintenance_work_mem = '4MB';",
+	'CREATE INDEX CONCURRENTLY narrow_v ON narrow USING hnsw (v vector_l2_ops)');
+like($err, qr/no longer fits into maintenance_work_mem/, 'CONCURRENTLY: on pages too');
+like($err, qr/hnsw build of "narrow_v": 1 of 1 parallel workers launched/, 'CONCURRENTLY: in parallel');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(problem, '; ') FROM vecdb_index_check('narrow_v')}), '',
+	'CONCURRENTLY: the index is sound and lacks no row');
+my $cr = recall('narrow', 'narrow_queries');
+cmp_ok($cr, '>=', 0.95, "CONCURRENTLY: recall\@10 against exact answers ($cr)");
+$node->safe_psql('postgres', 'DROP INDEX narrow_v');
+
+# 6: rows that differ in their first 20 dims, then a shared tail: cheap to
+# make, and stored out of line all the same
+$node->safe_psql('postgres', q{
+	SELECT setseed(0.9);
+	CREATE TABLE xwide (id int PRIMARY KEY, v vector(2000)) WITH (parallel_workers = 1);
+	INSERT INTO xwide SELECT i, ARRAY(SELECT z1 * cos(j * 0.1) + z2 * sin(j * 0.37)
+		+ z3 * cos(j * 0.05 + 1) + 0.05 * (random() - 0.5) FROM generate_series(1, 20) j)::real[]::vector
+		|| (SELECT ARRAY(SELECT sin(j) FROM generate_series(1, 1980) j)::real[]::vector)
+	FROM (SELECT i, random() z1, random() z2, random() z3 FROM generate_series(1, 10500) i) r;
+	CREATE TABLE xwide_queries AS SELECT id AS qid, v AS q FROM xwide WHERE id % 500 = 0;
+	VACUUM ANALYZE xwide});
+my $started = time();
+$err = build("SET maintenance_work_mem = '16MB';",
+	'CREATE INDEX xwide_v ON xwide USING hnsw (v vector_l2_ops)');
+my $took = time() - $started;
+like($err, qr/no longer fits into maintenance_work_mem/, 'out of line: on pages');
+my %wide_on_pages;
+while ($err =~ /hnsw build of "xwide_v": the (leader|worker) indexed \d+ rows, (\d+) on pages/g)
+{
+	$wide_on_pages{$1} += $2;
+}
+ok(($wide_on_pages{leader} // 0) > 0 && ($wide_on_pages{worker} // 0) > 0,
+	'out of line: the leader and the worker both inserted on pages ('
+	  . join(', ', map { "$_ $wide_on_pages{$_}" } sort keys %wide_on_pages) . ')');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(problem, '; ') FROM vecdb_index_check('xwide_v')}), '',
+	'out of line: the index is sound and lacks no row');
+my $wr = recall('xwide', 'xwide_queries');
+cmp_ok($wr, '>=', 0.95, "out of line: recall\@10 against exact answers ($wr)");
+$node->safe_psql('postgres', 'DROP INDEX xwide_v');
+
+my $timeout_ms = int(700 * ($took > 1 ? $took : 1));
+my ($ret, $out);
+($ret, $out, $err) = $node->psql('postgres', qq{
+	SET maintenance_work_mem = '16MB'; SET statement_timeout = $timeout_ms;
+	CREATE INDEX xwide_v ON xwide USING hnsw (v vector_l2_ops)});
+like($err, qr/canceling statement due to statement timeout/,
+	"a statement_timeout of $timeout_ms ms cancels the build cleanly");
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is up');
+$err = build("SET maintenance_work_mem = '16MB';",
+	'CREATE INDEX xwide_v ON xwide USING hnsw (v vector_l2_ops)');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(problem, '; ') FROM vecdb_index_check('xwide_v')}), '',
+	'the build after the cancelled one is sound');
+unlike(slurp_file($node->logfile), qr/terminated by signal|was terminated|PANIC/,
+	'no server process died');
+
 # Two backends inserting at once each added a page whenever the insert
 # page filled, so that the index came out 45% larger (src/hnsw/insert.cpp,
 # place)
