@@ -106,6 +106,32 @@ sub recall
 		FROM found f JOIN $queries q USING (qid)});
 }
 
+# The rows of index's two participants inserted on pages, from a build's
+# DEBUG1 lines: { leader => N, worker => N }.
+sub on_pages
+{
+	my ($err, $index) = @_;
+	my %rows;
+	while ($err =~ /hnsw build of "$index": the (leader|worker) indexed \d+ rows, (\d+) on pages/g)
+	{
+		$rows{$1} += $2;
+	}
+	return \%rows;
+}
+
+# index is sound and lacks no row, and finds the exact top 10 of table for
+# the queries; then it is dropped
+sub sound_and_found
+{
+	my ($index, $table, $queries, $how) = @_;
+	is($node->safe_psql('postgres', qq{
+		SELECT string_agg(problem, '; ') FROM vecdb_index_check('$index')}), '',
+		"$how: the index is sound and lacks no row");
+	my $r = recall($table, $queries);
+	cmp_ok($r, '>=', 0.95, "$how: recall\@10 against exact answers ($r)");
+	$node->safe_psql('postgres', "DROP INDEX $index");
+}
+
 my $recall = recall('wide', 'queries');
 cmp_ok($recall, '>=', 0.95, "recall\@10 of the parallel build against exact answers ($recall)");
 $node->safe_psql('postgres', 'DROP INDEX wide_v');
@@ -142,7 +168,6 @@ $node->safe_psql('postgres', q{
 	FROM (SELECT i, random() z1, random() z2, random() z3 FROM generate_series(1, 20000) i) r;
 	CREATE TABLE narrow_queries AS SELECT id AS qid, v AS q FROM narrow WHERE id % 1000 = 0;
 	VACUUM ANALYZE narrow});
-my $participant = qr/hnsw build of "narrow_v": the (leader|worker) indexed (\d+) rows, (\d+) on pages/;
 my %size;
 for my $workers (1, 0)
 {
@@ -155,35 +180,21 @@ for my $workers (1, 0)
 	if ($workers)
 	{
 		like($err, qr/hnsw build of "narrow_v": 1 of 1 parallel workers launched/, 'a worker helped');
-		my %on_pages;
-		while ($err =~ /$participant/g)
-		{
-			$on_pages{$1} += $3;
-		}
-		cmp_ok($on_pages{leader} // 0, '>', 0, 'the leader inserted rows on pages');
-		cmp_ok($on_pages{worker} // 0, '>', 0, 'and so did the worker, at the same time');
-		is(($on_pages{leader} // 0) + ($on_pages{worker} // 0) + $in_memory, 20000,
+		my $rows = on_pages($err, 'narrow_v');
+		cmp_ok($rows->{leader} // 0, '>', 0, 'the leader inserted rows on pages');
+		cmp_ok($rows->{worker} // 0, '>', 0, 'and so did the worker, at the same time');
+		is(($rows->{leader} // 0) + ($rows->{worker} // 0) + $in_memory, 20000,
 			'the graph and the pages hold every row once');
 	}
-	is($node->safe_psql('postgres', q{
-		SELECT string_agg(problem, '; ') FROM vecdb_index_check('narrow_v')}), '',
-		"$how: the index is sound and lacks no row");
-	my $r = recall('narrow', 'narrow_queries');
-	cmp_ok($r, '>=', 0.95, "$how: recall\@10 against exact answers ($r)");
 	$size{$how} = $node->safe_psql('postgres', q{SELECT pg_relation_size('narrow_v')});
-	$node->safe_psql('postgres', 'DROP INDEX narrow_v');
+	sound_and_found('narrow_v', 'narrow', 'narrow_queries', $how);
 }
 # 5
 $err = build("SET maintenance_work_mem = '4MB';",
 	'CREATE INDEX CONCURRENTLY narrow_v ON narrow USING hnsw (v vector_l2_ops)');
 like($err, qr/no longer fits into maintenance_work_mem/, 'CONCURRENTLY: on pages too');
 like($err, qr/hnsw build of "narrow_v": 1 of 1 parallel workers launched/, 'CONCURRENTLY: in parallel');
-is($node->safe_psql('postgres', q{
-	SELECT string_agg(problem, '; ') FROM vecdb_index_check('narrow_v')}), '',
-	'CONCURRENTLY: the index is sound and lacks no row');
-my $cr = recall('narrow', 'narrow_queries');
-cmp_ok($cr, '>=', 0.95, "CONCURRENTLY: recall\@10 against exact answers ($cr)");
-$node->safe_psql('postgres', 'DROP INDEX narrow_v');
+sound_and_found('narrow_v', 'narrow', 'narrow_queries', 'CONCURRENTLY');
 
 # 6: rows that differ in their first 20 dims, then a shared tail: cheap to
 # make, and stored out of line all the same
@@ -201,20 +212,11 @@ $err = build("SET maintenance_work_mem = '16MB';",
 	'CREATE INDEX xwide_v ON xwide USING hnsw (v vector_l2_ops)');
 my $took = time() - $started;
 like($err, qr/no longer fits into maintenance_work_mem/, 'out of line: on pages');
-my %wide_on_pages;
-while ($err =~ /hnsw build of "xwide_v": the (leader|worker) indexed \d+ rows, (\d+) on pages/g)
-{
-	$wide_on_pages{$1} += $2;
-}
-ok(($wide_on_pages{leader} // 0) > 0 && ($wide_on_pages{worker} // 0) > 0,
+my $wide_rows = on_pages($err, 'xwide_v');
+ok(($wide_rows->{leader} // 0) > 0 && ($wide_rows->{worker} // 0) > 0,
 	'out of line: the leader and the worker both inserted on pages ('
-	  . join(', ', map { "$_ $wide_on_pages{$_}" } sort keys %wide_on_pages) . ')');
-is($node->safe_psql('postgres', q{
-	SELECT string_agg(problem, '; ') FROM vecdb_index_check('xwide_v')}), '',
-	'out of line: the index is sound and lacks no row');
-my $wr = recall('xwide', 'xwide_queries');
-cmp_ok($wr, '>=', 0.95, "out of line: recall\@10 against exact answers ($wr)");
-$node->safe_psql('postgres', 'DROP INDEX xwide_v');
+	  . join(', ', map { "$_ $wide_rows->{$_}" } sort keys %$wide_rows) . ')');
+sound_and_found('xwide_v', 'xwide', 'xwide_queries', 'out of line');
 
 my $timeout_ms = int(700 * ($took > 1 ? $took : 1));
 my ($ret, $out);
