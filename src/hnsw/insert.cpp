@@ -234,9 +234,14 @@ place(Relation index, const Shape &s, int level, const float *v,
 	 * The insert page, as the meta page names it now: the entry read before
 	 * the search may be stale, and concurrent inserts that each found it
 	 * full would each add a page, leaving all but one nearly empty (two
-	 * backends inserting at once made an index 45% larger). Whoever adds a
-	 * page names it in the meta page before others may add one, and
-	 * someone who waited to add one tries the page named meanwhile first.
+	 * backends inserting at once made an index 45% larger). The meta page's
+	 * lock decides who adds the next page: whoever holds it and still sees
+	 * the full page named adds one and names it before letting go; the
+	 * others try the page named meanwhile. The relation extension lock is
+	 * taken under the meta page's, as the hot tier's append takes it, and
+	 * never the other way round: a backend that waited for the meta page
+	 * while holding the extension lock would deadlock with that append,
+	 * unseen by the deadlock detector (TAP 030 hung so).
 	 */
 	for (int attempt = 0;; attempt++)
 	{
@@ -253,19 +258,23 @@ place(Relation index, const Shape &s, int level, const float *v,
 				return ref;
 		}
 
-		LockRelationForExtension(index, ExclusiveLock);
-		if (attempt < 4 && read_entry(index).insert_blkno != target)
+		Buffer metabuf = lock_meta_for_write(index);
+		if (attempt < 4 && meta_of(BufferGetPage(metabuf))->insert_blkno != target)
 		{
-			UnlockRelationForExtension(index, ExclusiveLock);
+			UnlockReleaseBuffer(metabuf);
 			continue;
 		}
+		LockRelationForExtension(index, ExclusiveLock);
 		Buffer buf = ReadBuffer(index, P_NEW);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		/* element page, then meta page: place_on_page's order too. A crash
-		 * or an ERROR before the page is filled leaves the meta page naming
-		 * a new page, which the next insert finds unsound and passes by. */
-		update_meta(index, 0, InvalidBlockNumber, InvalidOffsetNumber, BufferGetBlockNumber(buf));
 		UnlockRelationForExtension(index, ExclusiveLock);
+		/* A crash or an ERROR before the page is filled leaves the meta
+		 * page naming a new page, which the next insert finds unsound and
+		 * passes by. */
+		index::PageWrite w(index);
+		meta_of(w.add(metabuf))->insert_blkno = BufferGetBlockNumber(buf);
+		w.finish();
+		UnlockReleaseBuffer(metabuf);
 		uint64 ref =
 			place_on_page(index, s, buf, true, level, v, heaptid, ins, mark, &more_free, chunk);
 		UnlockReleaseBuffer(buf);
