@@ -378,8 +378,9 @@ void init_element(ElementTuple *e, const Shape &s, int level, int slot_level, co
 /* The meta page, locked exclusively for a generic WAL write; ERROR if it
  * is not sound enough to write through. */
 Buffer lock_meta_for_write(Relation index);
-void update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno,
-				 OffsetNumber entry_offno, BlockNumber insert_blkno);
+/* Name the graph's entry point in the meta page (blkno InvalidBlockNumber:
+ * the graph is empty). The insert page is place()'s (insert.cpp). */
+void set_entry(Relation index, int16 level, BlockNumber blkno, OffsetNumber offno);
 
 /*
  * The graph on pages, as a Store for the search templates.

@@ -351,8 +351,7 @@ link_element(Inserting &ins, Relation index, const Entry &entry, int level, uint
 	/* No pin may outlive the call, whatever path the links took. */
 	ins.graph.release();
 	if (level > entry.level)
-		update_meta(index, static_cast<int16>(level), ref_block(ref), ref_offset(ref),
-					InvalidBlockNumber);
+		set_entry(index, static_cast<int16>(level), ref_block(ref), ref_offset(ref));
 }
 
 } // namespace

@@ -156,26 +156,14 @@ lock_meta_for_write(Relation index)
 }
 
 void
-update_meta(Relation index, int16 entry_level, BlockNumber entry_blkno, OffsetNumber entry_offno,
-			BlockNumber insert_blkno)
+set_entry(Relation index, int16 level, BlockNumber blkno, OffsetNumber offno)
 {
 	Buffer buf = lock_meta_for_write(index);
 	index::PageWrite w(index);
 	MetaPage *meta = meta_of(w.add(buf));
-	if (entry_blkno != InvalidBlockNumber)
-	{
-		meta->entry_level = entry_level;
-		meta->entry_blkno = entry_blkno;
-		meta->entry_offno = entry_offno;
-	}
-	else if (entry_level < 0)
-	{
-		meta->entry_level = -1;
-		meta->entry_blkno = InvalidBlockNumber;
-		meta->entry_offno = InvalidOffsetNumber;
-	}
-	if (insert_blkno != InvalidBlockNumber)
-		meta->insert_blkno = insert_blkno;
+	meta->entry_level = blkno == InvalidBlockNumber ? -1 : level;
+	meta->entry_blkno = blkno;
+	meta->entry_offno = blkno == InvalidBlockNumber ? InvalidOffsetNumber : offno;
 	w.finish();
 	UnlockReleaseBuffer(buf);
 }

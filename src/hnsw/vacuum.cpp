@@ -339,10 +339,10 @@ move_entry(IndexVacuumInfo *info, Vacuuming &vac)
 		if (vac.best_level < 0)
 			collect_live(info, vac, false);
 		if (vac.best_level >= 0)
-			update_meta(index, static_cast<int16>(vac.best_level), ref_block(vac.best),
-						ref_offset(vac.best), InvalidBlockNumber);
+			set_entry(index, static_cast<int16>(vac.best_level), ref_block(vac.best),
+					  ref_offset(vac.best));
 		else
-			update_meta(index, -1, InvalidBlockNumber, InvalidOffsetNumber, InvalidBlockNumber);
+			set_entry(index, -1, InvalidBlockNumber, InvalidOffsetNumber);
 		entry = read_entry(index);
 	}
 	UnlockPage(index, update_lock, ExclusiveLock);

@@ -55,7 +55,6 @@ build_workers(Relation heap, Relation index)
 	workers = 1;
 	for (double t = threshold * 3; blocks >= t && workers < max_parallel_maintenance_workers; t *= 3)
 		workers++;
-	workers = Min(workers, max_parallel_maintenance_workers);
 	/* and plan_create_index_workers's: 32 MB of maintenance_work_mem for
 	 * each participant, the leader included */
 	while (workers > 0 && maintenance_work_mem / (workers + 1) < 32768L)
