@@ -2,6 +2,7 @@
  * handler.cpp: the hnsw access method's handler, options and cost estimate.
  */
 #include "hnsw/hnsw.h"
+#include "index/pgvector_names.h"
 
 extern "C" {
 #include "access/reloptions.h"
@@ -88,7 +89,7 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	index_close(rel, NoLock);
 
 	double tuples = Max(index->tuples, 1.0);
-	double visited = Min(tuples, ef_search * 2.0 * m + 2 * m * std::log(tuples));
+	double visited = Min(tuples, search_settings().ef_search * 2.0 * m + 2 * m * std::log(tuples));
 	double per_page = Max(tuples / Max(index->pages, 1.0), 1.0);
 	double search_pages = Min(static_cast<double>(index->pages), visited / per_page + 1);
 	*pages = search_pages;
@@ -145,6 +146,22 @@ define_settings()
 	DefineCustomIntVariable(
 		"vecdb.hnsw_max_scan_tuples", "Bounds the elements an iterative hnsw index scan visits.",
 		nullptr, &max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
+
+SearchSettings
+search_settings()
+{
+	SearchSettings s;
+	s.ef_search = index::pgvector_int("hnsw.ef_search", ef_search, 1, 1000);
+	s.iterative_scan =
+		index::pgvector_enum("hnsw.iterative_scan", iterative_scan, iterative_scan_options);
+	s.max_scan_tuples =
+		index::pgvector_int("hnsw.max_scan_tuples", max_scan_tuples, 1, INT_MAX);
+	/* pgvector's bound on an iterative scan's memory, in multiples of
+	 * work_mem: vecdb's scan keeps no more than max_scan_tuples elements,
+	 * so it only checks the value, as pgvector's SET would */
+	(void) index::pgvector_real("hnsw.scan_mem_multiplier", 1, 1, 1000);
+	return s;
 }
 
 void

@@ -605,6 +605,16 @@ extern int ef_search;       /* vecdb.hnsw_ef_search */
 extern int iterative_scan;  /* vecdb.hnsw_iterative_scan */
 extern int max_scan_tuples; /* vecdb.hnsw_max_scan_tuples */
 void define_settings();
+/* The search settings in force: vecdb's, or pgvector's names for them
+ * (hnsw.ef_search, hnsw.iterative_scan, hnsw.max_scan_tuples) where set;
+ * index/pgvector_names.h. */
+struct SearchSettings
+{
+	int ef_search;
+	int iterative_scan;
+	int max_scan_tuples;
+};
+SearchSettings search_settings();
 void define_options();
 int64 progress_phase(bool writing);
 

@@ -96,6 +96,7 @@ struct ScanState
 	ItemPointerData merging_tids[heaptids_per_element];
 	int merging_count = 0;
 	float merging_slack = 0;
+	SearchSettings settings{}; /* read when the scan starts */
 	bool started = false;
 	bool exhausted = false;
 	double last_key = -std::numeric_limits<double>::infinity(); /* of rows returned */
@@ -136,7 +137,7 @@ set_query(IndexScanDesc scan, ScanState &st)
 bool
 next_search(ScanState &st, int ef)
 {
-	if (st.graph.visited_count() >= static_cast<std::size_t>(max_scan_tuples))
+	if (st.graph.visited_count() >= static_cast<std::size_t>(st.settings.max_scan_tuples))
 		return false;
 	st.layer.restart_from_spilled(ef);
 	core::hnsw::search_layer(st.graph, st.layer, ef, 0,
@@ -238,8 +239,8 @@ read_hot(ScanState &st)
 bool
 next_cold(ScanState &st, ItemPointerData *tid, float *distance, double *key)
 {
-	const int ef = ef_search;
-	const int mode = iterative_scan;
+	const int ef = st.settings.ef_search;
+	const int mode = st.settings.iterative_scan;
 	while (!st.exhausted)
 	{
 		if (st.tid_next < st.tid_count)
@@ -367,6 +368,7 @@ void
 start(IndexScanDesc scan, ScanState &st)
 {
 	st.started = true;
+	st.settings = search_settings();
 	index::backend_counters.hnsw_scans++;
 	set_query(scan, st);
 	read_hot(st);
@@ -379,8 +381,8 @@ start(IndexScanDesc scan, ScanState &st)
 	{
 		pg::guarded([&] {
 			st.graph.set_query(st.query.data());
-			search_from_entry(st.graph, st.layer, entry, ef_search,
-							  iterative_scan != iterative_scan_off);
+			search_from_entry(st.graph, st.layer, entry, st.settings.ef_search,
+							  st.settings.iterative_scan != iterative_scan_off);
 			take_batch(st);
 		});
 		st.graph.release();
