@@ -155,8 +155,7 @@ search_settings()
 	s.ef_search = index::pgvector_int("hnsw.ef_search", ef_search, 1, 1000);
 	s.iterative_scan =
 		index::pgvector_enum("hnsw.iterative_scan", iterative_scan, iterative_scan_options);
-	s.max_scan_tuples =
-		index::pgvector_int("hnsw.max_scan_tuples", max_scan_tuples, 1, INT_MAX);
+	s.max_scan_tuples = index::pgvector_int("hnsw.max_scan_tuples", max_scan_tuples, 1, INT_MAX);
 	/* pgvector's bound on an iterative scan's memory, in multiples of
 	 * work_mem: vecdb's scan keeps no more than max_scan_tuples elements,
 	 * so it only checks the value, as pgvector's SET would */
