@@ -11,7 +11,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(138);
+SELECT plan(143);
 
 -- ---------------------------------------------------------------------------
 -- the extension and the type
@@ -46,6 +46,8 @@ SELECT has_operator('vector'::name, '<'::name, 'vector'::name, 'boolean'::name, 
 SELECT has_operator('vector'::name, '<='::name, 'vector'::name, 'boolean'::name, 'operator vector <= vector returns boolean'::text);
 SELECT has_operator('vector'::name, '>'::name, 'vector'::name, 'boolean'::name, 'operator vector > vector returns boolean'::text);
 SELECT has_operator('vector'::name, '>='::name, 'vector'::name, 'boolean'::name, 'operator vector >= vector returns boolean'::text);
+SELECT has_operator('bit'::name, '<~>'::name, 'bit'::name, 'double precision'::name, 'operator bit <~> bit returns double precision'::text);
+SELECT has_operator('bit'::name, '<%>'::name, 'bit'::name, 'double precision'::name, 'operator bit <%> bit returns double precision'::text);
 
 -- ---------------------------------------------------------------------------
 -- functions: name, argument types, result type
@@ -58,6 +60,9 @@ SELECT function_returns('vector_dims', ARRAY['vector'], 'integer');
 SELECT function_returns('vector_norm', ARRAY['vector'], 'double precision');
 SELECT function_returns('l2_normalize', ARRAY['vector'], 'vector');
 SELECT function_returns('subvector', ARRAY['vector', 'integer', 'integer'], 'vector');
+SELECT function_returns('binary_quantize', ARRAY['vector'], 'bit');
+SELECT function_returns('hamming_distance', ARRAY['bit', 'bit'], 'double precision');
+SELECT function_returns('jaccard_distance', ARRAY['bit', 'bit'], 'double precision');
 SELECT function_returns('vector_in', ARRAY['cstring', 'oid', 'integer'], 'vector');
 SELECT function_returns('vector_out', ARRAY['vector'], 'cstring');
 SELECT function_returns('vector_typmod_in', ARRAY['cstring[]'], 'integer');
