@@ -193,6 +193,8 @@ train(Model &model, float *sample, int64 n)
 	params.interrupted = cancel_requested;
 	model.centroids = core::train_kmeans(sample, n, s.dims, s.lists, params);
 	model.prepare_assigner();
+	if (s.flat)
+		return; /* no codes to learn */
 	if (s.by_residual())
 	{
 		std::vector<uint32> lists(batch_rows);
@@ -281,13 +283,13 @@ fill_meta(Page page, const Shape &s, uint64 build_id)
 	MetaPage *meta = meta_of(page);
 	memset(meta, 0, sizeof(MetaPage));
 	meta->magic = meta_magic;
-	meta->version = format_version;
+	meta->version = s.flat ? format_version_flat : format_version;
 	meta->dims = static_cast<uint32>(s.dims);
 	meta->lists = static_cast<uint32>(s.lists);
 	meta->m = static_cast<uint16>(s.m);
 	meta->nbits = code_bits;
 	meta->metric = static_cast<uint8>(s.metric);
-	meta->flags = s.trained ? meta_trained : 0;
+	meta->flags = static_cast<uint8>((s.trained ? meta_trained : 0) | (s.flat ? meta_flat : 0));
 	meta->build_id = build_id;
 	meta->centroids_blkno = InvalidBlockNumber;
 	meta->codebooks_blkno = InvalidBlockNumber;
@@ -448,8 +450,8 @@ build(Relation heap, Relation index, IndexInfo *info)
 	}
 	else
 		ereport(NOTICE,
-				(errmsg("ivfpq index \"%s\" is built untrained: the table has no rows to train on",
-						RelationGetRelationName(index)),
+				(errmsg("%s index \"%s\" is built untrained: the table has no rows to train on",
+						s.am_name(), RelationGetRelationName(index)),
 				 errdetail("Scans compare every row exactly until the index is trained."),
 				 errhint("REINDEX once the table holds data.")));
 	pfree(st.sample);
@@ -465,7 +467,9 @@ build(Relation heap, Relation index, IndexInfo *info)
 	if (s.trained)
 	{
 		centroids_blkno = write_floats(index, model->centroids.data(), model->centroids.size());
-		codebooks_blkno = write_floats(index, model->pq->codebooks(), model->pq->codebook_floats());
+		if (model->pq)
+			codebooks_blkno =
+				write_floats(index, model->pq->codebooks(), model->pq->codebook_floats());
 	}
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, phase_filing);
@@ -508,6 +512,7 @@ void
 build_empty(Relation index)
 {
 	Shape s{index_dims(index), 1, 0, index_metric(index), false};
+	s.flat = is_flat(index);
 	Buffer metabuf = new_page(index, INIT_FORKNUM, page_meta);
 	fill_meta(BufferGetPage(metabuf), s, new_build_id());
 	MetaPage *meta = meta_of(BufferGetPage(metabuf));

@@ -42,15 +42,24 @@ check_meta(Relation index, Report &r, MetaPage *out, Shape *shape)
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page is damaged or not ivfpq's");
 		return false;
 	}
-	if (meta.version != format_version)
+	bool flat = is_flat(index);
+	if (((meta.flags & meta_flat) != 0) != flat)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page says %s, the index is %s",
+			   (meta.flags & meta_flat) ? "ivfflat" : "ivfpq", flat ? "ivfflat" : "ivfpq");
+		return false;
+	}
+	uint32 version = flat ? format_version_flat : format_version;
+	if (meta.version != version)
 	{
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has format version %u, not %u",
-			   meta.version, format_version);
+			   meta.version, version);
 		return false;
 	}
 	bool usable = true;
 	Shape s{static_cast<int>(meta.dims), static_cast<int>(meta.lists), meta.m,
 			static_cast<Metric>(meta.metric), (meta.flags & meta_trained) != 0};
+	s.flat = flat;
 	int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
 	if (static_cast<int32>(meta.dims) != typmod)
 	{
@@ -69,7 +78,9 @@ check_meta(Relation index, Report &r, MetaPage *out, Shape *shape)
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has %u lists", meta.lists);
 		usable = false;
 	}
-	if (s.trained && (s.m < 1 || s.m > s.dims || s.dims % s.m != 0 || meta.nbits != code_bits))
+	if ((s.flat && s.m != 0) ||
+		(s.trained && !s.flat &&
+		 (s.m < 1 || s.m > s.dims || s.dims % s.m != 0 || meta.nbits != code_bits)))
 	{
 		report(r, meta_blkno, InvalidOffsetNumber,
 			   "meta page's m = %u, nbits = %u do not fit %u dimensions", meta.m, meta.nbits,
@@ -85,10 +96,17 @@ check_meta(Relation index, Report &r, MetaPage *out, Shape *shape)
 			   meta.directory_pages);
 		usable = false;
 	}
-	if (s.trained && (meta.centroids_blkno == meta_blkno || meta.centroids_blkno >= nblocks ||
-					  meta.codebooks_blkno == meta_blkno || meta.codebooks_blkno >= nblocks))
+	if (s.trained &&
+		(meta.centroids_blkno == meta_blkno || meta.centroids_blkno >= nblocks ||
+		 (!s.flat && (meta.codebooks_blkno == meta_blkno || meta.codebooks_blkno >= nblocks))))
 	{
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page's model blocks are out of bounds");
+		usable = false;
+	}
+	if (s.entry_size() > page_room)
+	{
+		report(r, meta_blkno, InvalidOffsetNumber, "meta page's entries of %zu bytes exceed a page",
+			   s.entry_size());
 		usable = false;
 	}
 	*out = meta;
@@ -224,6 +242,16 @@ check_lists(Relation index, BlockNumber heap_blocks, const MetaPage &meta, const
 					if (!std::isfinite(offset))
 						report(r, blkno, at, "entry's distance offset is not finite");
 				}
+				if (s.flat)
+				{
+					const float *v = entry_vector(e);
+					for (int d = 0; d < s.dims; d++)
+						if (!std::isfinite(v[d]))
+						{
+							report(r, blkno, at, "entry's vector has a value that is not finite");
+							break;
+						}
+				}
 			}
 			last = blkno;
 			blkno = page_opaque(page)->next;
@@ -248,8 +276,9 @@ check_index(Relation heap, Relation index, pg::CheckReport &r)
 	{
 		check_floats(index, meta.centroids_blkno, static_cast<Size>(s.lists) * s.dims, "centroid",
 					 r);
-		check_floats(index, meta.codebooks_blkno,
-					 static_cast<Size>(core::ProductQuantizer::ksub) * s.dims, "codebook", r);
+		if (!s.flat)
+			check_floats(index, meta.codebooks_blkno,
+						 static_cast<Size>(core::ProductQuantizer::ksub) * s.dims, "codebook", r);
 	}
 	core::VisitedHash *indexed = pg::make_owned<core::VisitedHash>();
 	BlockNumber heap_blocks = RelationGetNumberOfBlocks(heap);

@@ -2,6 +2,7 @@
  * handler.cpp: the ivfpq access method's handler, options and cost estimate.
  */
 #include "ivfpq/ivfpq.h"
+#include "index/pgvector_names.h"
 
 extern "C" {
 #include "access/reloptions.h"
@@ -23,6 +24,7 @@ const char *build_phase_name(int64 phase); /* build.cpp */
 namespace {
 
 relopt_kind options_kind;
+relopt_kind flat_options_kind; /* ivfflat's */
 
 bytea *
 parse_options(Datum reloptions, bool validate)
@@ -35,6 +37,18 @@ parse_options(Datum reloptions, bool validate)
 		{"training_sample", RELOPT_TYPE_INT, offsetof(Options, training_sample)},
 	};
 	return static_cast<bytea *>(build_reloptions(reloptions, validate, options_kind,
+												 sizeof(Options), table, lengthof(table)));
+}
+
+/* ivfflat's options: pgvector's lists, and the hot tier's streaming. */
+bytea *
+parse_flat_options(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt table[] = {
+		{"lists", RELOPT_TYPE_INT, offsetof(Options, lists)},
+		{"streaming", RELOPT_TYPE_BOOL, offsetof(Options, streaming)},
+	};
+	return static_cast<bytea *>(build_reloptions(reloptions, validate, flat_options_kind,
 												 sizeof(Options), table, lengthof(table)));
 }
 
@@ -83,10 +97,17 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	double tuples = Max(index->tuples, 1.0);
 	double lists = Max(static_cast<double>(meta.lists), 1.0);
 	bool trained = (meta.flags & meta_trained) != 0;
-	double fraction = trained ? Min(1.0, probes / lists) : 1.0;
+	bool flat = (meta.flags & meta_flat) != 0;
+	Shape shape{static_cast<int>(meta.dims), 1, 0, Metric::l2, trained};
+	shape.flat = flat;
+	SearchSettings settings = search_settings(shape);
+	double fraction = trained ? Min(1.0, settings.probes / lists) : 1.0;
 	double scanned = tuples * fraction;
-	/* an untrained index re-ranks every entry */
-	double fetched = trained ? Min(scanned, static_cast<double>(rerank_candidates)) : scanned;
+	/* an untrained index re-ranks every entry; a flat one none, its
+	 * distances being exact */
+	double fetched = flat      ? 0
+					 : trained ? Min(scanned, static_cast<double>(settings.rerank))
+							   : scanned;
 	*pages = Max(1.0, index->pages * fraction);
 	/* the re-ranked rows' heap pages, fewer than the rows on a small table */
 	double heap_pages = index_pages_fetched(fetched, index->rel->pages, index->pages, root);
@@ -110,6 +131,35 @@ int rerank_candidates = 100;
 int iterative_scan = iterative_scan_off;
 int max_probes = 0;
 
+namespace {
+
+/* ivfflat's settings, pgvector's values and defaults */
+int flat_probes = 1;
+int flat_iterative_scan = iterative_scan_off;
+int flat_max_probes = flat_max_lists;
+/* pgvector's ivfflat has no strict_order */
+const struct config_enum_entry flat_iterative_scan_options[] = {
+	{"off", iterative_scan_off, false},
+	{"relaxed_order", iterative_scan_relaxed, false},
+	{nullptr, 0, false},
+};
+
+} // namespace
+
+SearchSettings
+search_settings(const Shape &s)
+{
+	if (!s.flat)
+		return {probes, max_probes, iterative_scan, rerank_candidates};
+	SearchSettings out;
+	out.probes = index::pgvector_int("ivfflat.probes", flat_probes, 1, flat_max_lists);
+	out.iterative_scan = index::pgvector_enum("ivfflat.iterative_scan", flat_iterative_scan,
+											  flat_iterative_scan_options);
+	out.max_probes = index::pgvector_int("ivfflat.max_probes", flat_max_probes, 1, flat_max_lists);
+	out.rerank = 0;
+	return out;
+}
+
 void
 define_settings()
 {
@@ -132,6 +182,20 @@ define_settings()
 	DefineCustomIntVariable(
 		"vecdb.ivfpq_max_probes", "Bounds the lists an iterative ivfpq index scan reads; 0: all.",
 		nullptr, &max_probes, 0, 0, 100000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable(
+		"vecdb.ivfflat_probes", "Sets the number of lists an ivfflat index scan reads.",
+		"More lists find more of the true nearest neighbours, slower.", &flat_probes, 1, 1,
+		flat_max_lists, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomEnumVariable("vecdb.ivfflat_iterative_scan",
+							 "Lets an ivfflat index scan go on past its probed lists.",
+							 "With a selective WHERE clause, off can return fewer rows than "
+							 "LIMIT; relaxed_order reads more lists until LIMIT rows pass.",
+							 &flat_iterative_scan, iterative_scan_off, flat_iterative_scan_options,
+							 PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("vecdb.ivfflat_max_probes",
+							"Bounds the lists an iterative ivfflat index scan reads.", nullptr,
+							&flat_max_probes, flat_max_lists, 1, flat_max_lists, PGC_USERSET, 0,
+							nullptr, nullptr, nullptr);
 }
 
 void
@@ -150,6 +214,11 @@ define_options()
 					  "Rows sampled to train centroids and codebooks; 0 chooses from the lists", 0,
 					  0, max_training_sample, AccessExclusiveLock);
 	tier::add_streaming_option(options_kind);
+
+	flat_options_kind = add_reloption_kind();
+	add_int_reloption(flat_options_kind, "lists", "Number of inverted lists", flat_default_lists, 1,
+					  flat_max_lists, AccessExclusiveLock);
+	tier::add_streaming_option(flat_options_kind);
 }
 
 bool
@@ -179,5 +248,13 @@ VECDB_FUNCTION(ivfpq_handler)
 	am->amrescan = rescan;
 	am->amgettuple = get_tuple;
 	am->amendscan = end_scan;
+	PG_RETURN_POINTER(am);
+}
+
+/* pgvector's ivfflat: ivfpq's routine with flat lists (ivfpq.h) */
+VECDB_FUNCTION(ivfflat_handler)
+{
+	auto *am = reinterpret_cast<IndexAmRoutine *>(DatumGetPointer(ivfpq_handler(fcinfo)));
+	am->amoptions = parse_flat_options;
 	PG_RETURN_POINTER(am);
 }

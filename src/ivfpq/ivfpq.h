@@ -24,6 +24,15 @@
  * bytes. Entries are packed without
  * alignment, so that a page holds as many as fit and a scan sums tables
  * over a contiguous array.
+ *
+ * The ivfflat access method (pgvector's) is this one with lists that hold
+ * the vectors themselves: a flat index (Shape::flat, meta_flat) trains
+ * centroids and no codebooks, and its entry is the heap TID, two bytes of
+ * padding, then the prepared vector's floats, so that entries (a multiple
+ * of 4 bytes, from a MAXALIGN'd start) keep their floats aligned. Its scan
+ * computes exact distances from the entries, and returns the probed
+ * lists' rows nearest first without visiting the heap. Such an index has
+ * format version 3, which a vecdb that knows only version 2 refuses.
  */
 #pragma once
 
@@ -58,6 +67,8 @@ using core::Metric;
 constexpr uint32 meta_magic = 0x56495650; /* "VIVP" */
 /* 2: the hot tier's state in the meta page */
 constexpr uint32 format_version = 2;
+/* 3: format 2 with flat lists (meta_flat) */
+constexpr uint32 format_version_flat = 3;
 constexpr BlockNumber meta_blkno = 0;
 constexpr uint16 page_id = 0xFF92; /* last word of every page, as bloom does */
 
@@ -81,6 +92,7 @@ constexpr uint16 page_directory = 1 << 2;
 constexpr uint16 page_list = 1 << 3;
 
 constexpr uint8 meta_trained = 1 << 0;
+constexpr uint8 meta_flat = 1 << 1; /* ivfflat: entries hold vectors */
 
 struct MetaPage
 {
@@ -130,6 +142,10 @@ struct Options
 	bool streaming; /* inserts go to the hot tier */
 };
 
+/* ivfflat's default lists, pgvector's */
+constexpr int flat_default_lists = 100;
+constexpr int flat_max_lists = 32768;
+
 /* The index's parameters, as the meta page records them. */
 struct Shape
 {
@@ -138,6 +154,7 @@ struct Shape
 	int m; /* 0: untrained */
 	Metric metric;
 	bool trained;
+	bool flat = false; /* ivfflat: entries hold the vector, no codes */
 
 	/* Codes are of residuals from the centroid where the ranking distance
 	 * decomposes into per-sub-space tables around it (L2, inner product,
@@ -147,14 +164,33 @@ struct Shape
 	 * residual r (see scan.cpp's prepare_search). */
 	bool has_offset() const
 	{
-		return trained && (metric == Metric::l2 || metric == Metric::cosine);
+		return trained && !flat && (metric == Metric::l2 || metric == Metric::cosine);
 	}
 	/* The offset's weight in an estimate. */
 	float offset_weight() const { return metric == Metric::cosine ? 0.5f : 1.0f; }
 	Size offset_at() const { return sizeof(ItemPointerData); }
 	Size code_at() const { return offset_at() + (has_offset() ? sizeof(float) : 0); }
-	Size entry_size() const { return code_at() + (trained ? m : 0); }
+	/* A flat entry's floats, trained or not. */
+	static constexpr Size vector_at = 8;
+	Size entry_size() const
+	{
+		if (flat)
+			return vector_at + sizeof(float) * static_cast<Size>(dims);
+		return code_at() + (trained ? m : 0);
+	}
+	/* Who the messages name. */
+	const char *am_name() const { return flat ? "ivfflat" : "ivfpq"; }
 };
+
+static_assert(sizeof(ItemPointerData) <= Shape::vector_at && Shape::vector_at % sizeof(float) == 0,
+			  "flat entry layout");
+
+/* A flat entry's vector (aligned: see the top). */
+inline const float *
+entry_vector(const char *entry)
+{
+	return reinterpret_cast<const float *>(entry + Shape::vector_at);
+}
 
 inline MetaPage *
 meta_of(Page page)
@@ -182,7 +218,7 @@ struct Model
 
 	explicit Model(const Shape &s) : shape(s)
 	{
-		if (s.trained)
+		if (s.trained && !s.flat)
 			pq.emplace(s.dims, s.m);
 	}
 
@@ -212,6 +248,8 @@ entries_of(Page page)
 void ensure_room(Relation index, Page page, BlockNumber blkno, Size size);
 /* The shape a new index gets from its column, opclass and options. */
 Shape new_shape(Relation index, int rows_estimate);
+/* Whether index is an ivfflat index (its access method), flat lists. */
+bool is_flat(Relation index);
 int option_training_sample(Relation index);
 /* The meta page, checked; ERROR if it is not an ivfpq meta page. */
 MetaPage read_meta(Relation index);
@@ -318,6 +356,17 @@ extern int iterative_scan;    /* vecdb.ivfpq_iterative_scan */
 extern int max_probes;        /* vecdb.ivfpq_max_probes */
 void define_settings();
 void define_options();
+/* The search settings in force for an index of shape s: vecdb.ivfpq_*, or
+ * for a flat one vecdb.ivfflat_* and pgvector's ivfflat.* names
+ * (index/pgvector_names.h). rerank is ivfpq's alone. */
+struct SearchSettings
+{
+	int probes;
+	int max_probes; /* 0: every list */
+	int iterative_scan;
+	int rerank;
+};
+SearchSettings search_settings(const Shape &s);
 
 /* check.cpp: vecdb_index_check() of an ivfpq index. */
 void check_index(Relation heap, Relation index, pg::CheckReport &r);

@@ -89,7 +89,8 @@ struct ScanState
 	float list_margin = 0;  /* the most a row was nearer than its list's centroid */
 	bool started = false;
 	bool exhausted = false;
-	bool unordered = false; /* no query to rank by: every entry, as it comes */
+	bool unordered = false;    /* no query to rank by: every entry, as it comes */
+	SearchSettings settings{}; /* read when the scan starts */
 
 	/* the heap, for exact distances: set up on first use, since
 	 * ambeginscan runs before the scan knows its heap relation */
@@ -118,7 +119,8 @@ set_query(IndexScanDesc scan, ScanState &st)
 {
 	if (scan->numberOfOrderBys == 0)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						errmsg("an ivfpq index can only be scanned with ORDER BY")));
+						errmsg("an %s index can only be scanned with ORDER BY",
+							   st.model->shape.am_name())));
 	ScanKey key = &scan->orderByData[0];
 	if (key->sk_flags & SK_ISNULL)
 		return false;
@@ -164,7 +166,7 @@ prepare_search(ScanState &st)
 		return core::nearer(a.first, b.first) ||
 			   (!core::nearer(b.first, a.first) && a.second < b.second);
 	});
-	if (!s.trained)
+	if (!s.trained || s.flat)
 		return;
 	st.table.resize(static_cast<Size>(s.m) * core::ProductQuantizer::ksub);
 	switch (s.metric)
@@ -186,6 +188,33 @@ prepare_search(ScanState &st)
 	}
 }
 
+/* Every entry of one flat list, its exact distance from the vector the
+ * entry holds, into ranked (made a heap again by probe_more). */
+void
+probe_flat(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
+{
+	const Shape &s = st.model->shape;
+	const Size size = s.entry_size();
+	core::DistanceFn distance = core::ranking_distance(s.metric);
+	for_each_list_page(scan->indexRelation, st.model->directory_blkno, list, BUFFER_LOCK_SHARE,
+					   [&](Buffer, Page page) {
+						   int n = entry_count(page, size);
+						   const char *entries = entries_of(page);
+						   for (int i = 0; i < n; i++)
+						   {
+							   const char *e = entries + i * size;
+							   Candidate c;
+							   memcpy(&c.tid, e, sizeof(ItemPointerData));
+							   if (!heaptid_is_sane(c.tid))
+								   continue;
+							   c.distance = distance(st.query.data(), entry_vector(e), s.dims);
+							   c.list_distance = centroid_distance;
+							   pg::guarded([&] { st.ranked.push_back(c); });
+						   }
+						   index::backend_counters.ivfpq_estimated += n;
+					   });
+}
+
 /* Estimate every entry of one list into the pool. */
 void
 probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
@@ -193,6 +222,11 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 	Relation index = scan->indexRelation;
 	const Model &model = *st.model;
 	const Shape &s = model.shape;
+	if (s.flat && !st.unordered)
+	{
+		probe_flat(scan, st, list, centroid_distance);
+		return;
+	}
 	const Size size = s.entry_size();
 	const float base = s.by_residual() ? centroid_distance : 0.0f;
 	const float offset_weight = s.offset_weight();
@@ -201,7 +235,7 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 		index, model.directory_blkno, list, BUFFER_LOCK_SHARE, [&](Buffer, Page page) {
 			int n = entry_count(page, size);
 			const char *entries = entries_of(page);
-			bool estimate = s.trained && !st.unordered;
+			bool estimate = s.trained && !s.flat && !st.unordered;
 			if (estimate && n > 0)
 			{
 				pg::guarded([&] { st.sums.resize(n); });
@@ -238,8 +272,8 @@ bool
 probe_more(IndexScanDesc scan, ScanState &st, int count)
 {
 	std::size_t limit = st.lists.size();
-	if (max_probes > 0)
-		limit = Min(limit, static_cast<std::size_t>(max_probes));
+	if (st.settings.max_probes > 0)
+		limit = Min(limit, static_cast<std::size_t>(st.settings.max_probes));
 	if (st.probed >= limit)
 		return false;
 	std::size_t end = Min(limit, st.probed + Max(count, 1));
@@ -247,6 +281,8 @@ probe_more(IndexScanDesc scan, ScanState &st, int count)
 		probe(scan, st, st.lists[st.probed].second, st.lists[st.probed].first);
 	/* once for all the lists read: linear, where a push each is n log n */
 	std::make_heap(st.pool.begin(), st.pool.end(), farther);
+	if (st.model->shape.flat)
+		std::make_heap(st.ranked.begin(), st.ranked.end(), farther);
 	return true;
 }
 
@@ -256,7 +292,7 @@ open_heap(IndexScanDesc scan, ScanState &st)
 	Relation heap = scan->heapRelation;
 	if (heap == nullptr)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						errmsg("an ivfpq index scan needs its table")));
+						errmsg("an %s index scan needs its table", st.model->shape.am_name())));
 	st.fetch = table_index_fetch_begin(heap);
 	st.slot = table_slot_create(heap, nullptr);
 	st.info = BuildIndexInfo(scan->indexRelation);
@@ -366,7 +402,7 @@ void
 rerank(IndexScanDesc scan, ScanState &st)
 {
 	std::size_t take = st.model->shape.trained
-						   ? Min(st.pool.size(), static_cast<std::size_t>(rerank_candidates))
+						   ? Min(st.pool.size(), static_cast<std::size_t>(st.settings.rerank))
 						   : st.pool.size();
 	pg::guarded([&] { st.ranked.reserve(st.ranked.size() + take); });
 	for (std::size_t i = 0; i < take; i++)
@@ -397,6 +433,21 @@ pop_ranked(ScanState &st)
 	return c;
 }
 
+/* Whether tid lies within the table as the scan last measured it. */
+bool
+in_table(IndexScanDesc scan, ScanState &st, const ItemPointerData &tid)
+{
+	BlockNumber blkno = ItemPointerGetBlockNumber(&tid);
+	if (blkno >= st.heap_blocks)
+	{
+		if (scan->heapRelation == nullptr)
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							errmsg("an %s index scan needs its table", st.model->shape.am_name())));
+		st.heap_blocks = RelationGetNumberOfBlocks(scan->heapRelation);
+	}
+	return blkno < st.heap_blocks;
+}
+
 /* Without a query: the next entry of the lists in turn, false after the
  * last list's. The executor's fetch drops the rows its snapshot hides. */
 bool
@@ -416,10 +467,7 @@ next_unordered(IndexScanDesc scan, ScanState &st, Candidate *out)
 		st.pool.pop_back();
 		/* a damaged entry must not send the executor's fetch past the
 		 * table's end, as exact_distance guards the re-ranking's */
-		BlockNumber blkno = ItemPointerGetBlockNumber(&out->tid);
-		if (blkno >= st.heap_blocks)
-			st.heap_blocks = RelationGetNumberOfBlocks(scan->heapRelation);
-		if (blkno < st.heap_blocks)
+		if (in_table(scan, st, out->tid))
 			return true;
 	}
 }
@@ -432,7 +480,7 @@ next_unordered(IndexScanDesc scan, ScanState &st, Candidate *out)
 bool
 next_row(IndexScanDesc scan, ScanState &st, Candidate *out)
 {
-	if (iterative_scan == iterative_scan_off)
+	if (st.settings.iterative_scan == iterative_scan_off)
 	{
 		if (st.ranked.empty())
 			return false;
@@ -443,7 +491,10 @@ next_row(IndexScanDesc scan, ScanState &st, Candidate *out)
 	{
 		/* candidates run out: the next lists first, whose entries may be
 		 * nearer than what waits re-ranked */
-		if (st.pool.empty() && probe_more(scan, st, probes))
+		if (st.pool.empty() && st.ranked.empty() && st.model->shape.flat &&
+			probe_more(scan, st, st.settings.probes))
+			continue;
+		if (st.pool.empty() && !st.model->shape.flat && probe_more(scan, st, st.settings.probes))
 			continue;
 		/*
 		 * strict_order waits until neither an estimate left nor a list not
@@ -451,7 +502,7 @@ next_row(IndexScanDesc scan, ScanState &st, Candidate *out)
 		 * seen (estimates and centroid distances are no bounds), so that
 		 * it seldom has to drop one.
 		 */
-		bool strict = iterative_scan == iterative_scan_strict;
+		bool strict = st.settings.iterative_scan == iterative_scan_strict;
 		float margin = strict ? st.overestimate : 0.0f;
 		if (!st.ranked.empty() &&
 			(st.pool.empty() || st.ranked.front().distance <= st.pool.front().distance - margin))
@@ -526,8 +577,9 @@ void
 start(IndexScanDesc scan, ScanState &st)
 {
 	st.started = true;
+	st.settings = search_settings(st.model->shape);
 	index::backend_counters.ivfpq_scans++;
-	if (st.fetch == nullptr)
+	if (st.fetch == nullptr && !st.model->shape.flat)
 		open_heap(scan, st);
 	if (!set_query(scan, st))
 	{
@@ -545,7 +597,7 @@ start(IndexScanDesc scan, ScanState &st)
 	{
 		read_hot(scan, st);
 		pg::guarded([&] { prepare_search(st); });
-		probe_more(scan, st, st.model->shape.trained ? probes : 1);
+		probe_more(scan, st, st.model->shape.trained ? st.settings.probes : 1);
 		rerank(scan, st);
 	}
 }
@@ -566,7 +618,11 @@ next_cold(IndexScanDesc scan, ScanState &st, Candidate *c)
 		}
 		if (st.hot_tids.contains(heaptid_key(c->tid)))
 			continue;
-		if (!st.unordered && iterative_scan == iterative_scan_strict &&
+		/* a flat list's rows go to the executor unfetched: a damaged entry
+		 * must not send its fetch past the table's end */
+		if (!st.unordered && st.model->shape.flat && !in_table(scan, st, c->tid))
+			continue;
+		if (!st.unordered && st.settings.iterative_scan == iterative_scan_strict &&
 			c->distance < st.last_distance)
 			continue;
 		return true;

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "commands/defrem.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
@@ -95,6 +96,17 @@ largest_divisor_within(int dims, int limit)
 void
 check_entry_fits(const Shape &untrained, int m)
 {
+	if (untrained.flat)
+	{
+		if (untrained.entry_size() <= page_room)
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("column cannot have more than %zu dimensions for ivfflat index",
+						(page_room - Shape::vector_at) / sizeof(float)),
+				 errhint("Index it with hnsw, which takes every dimension the type allows, or "
+						 "ivfpq.")));
+	}
 	Shape s = untrained;
 	s.trained = true;
 	s.m = m;
@@ -121,11 +133,48 @@ ensure_room(Relation index, Page page, BlockNumber blkno, Size size)
 			 RelationGetRelationName(index), blkno, free, size);
 }
 
+/*
+ * An ivfflat index's shape: pgvector's lists (default 100). A table with
+ * fewer rows than lists gets as many lists as rows, with a NOTICE, where
+ * ivfpq refuses: a dump of a small pgvector table must restore.
+ */
+static Shape
+new_flat_shape(Shape s, const Options *o, int rows)
+{
+	check_entry_fits(s, 0);
+	if (!s.trained)
+		return s; /* an empty table: one list, as ivfpq's */
+	int lists = o ? o->lists : flat_default_lists;
+	if (lists > rows)
+	{
+		ereport(NOTICE, (errmsg("ivfflat index with lists = %d built with %d lists, one a row",
+								lists, rows),
+						 errdetail("The table has fewer rows than lists."),
+						 errhint("REINDEX once the table has more rows.")));
+		lists = rows;
+	}
+	s.lists = lists;
+	return s;
+}
+
+bool
+is_flat(Relation index)
+{
+	char *am = get_am_name(index->rd_rel->relam);
+	bool flat = am != nullptr && strcmp(am, "ivfflat") == 0;
+	if (am != nullptr)
+		pfree(am);
+	return flat;
+}
+
 Shape
 new_shape(Relation index, int rows)
 {
 	Shape s{index_dims(index), 1, 0, index_metric(index), rows > 0};
 	const Options *o = options_of(index);
+	s.flat = is_flat(index);
+	if (s.flat)
+		return new_flat_shape(s, o, rows);
 	int lists = o ? o->lists : 0;
 	int m = o ? o->m : 0;
 	int nbits = o ? o->nbits : code_bits;
@@ -194,7 +243,7 @@ bool
 read_meta_if_sound(Relation index, MetaPage *out)
 {
 	return RelationGetNumberOfBlocks(index) > 0 && copy_meta(index, out) &&
-		   out->version == format_version;
+		   out->version == ((out->flags & meta_flat) ? format_version_flat : format_version);
 }
 
 MetaPage
@@ -208,11 +257,13 @@ read_meta(Relation index)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not an ivfpq index", RelationGetRelationName(index))));
-	if (meta.version != format_version)
+	uint32 version = (meta.flags & meta_flat) ? format_version_flat : format_version;
+	if (meta.version != version)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" has ivfpq format version %u, this vecdb reads version %u",
-						RelationGetRelationName(index), meta.version, format_version),
+				 errmsg("index \"%s\" has %s format version %u, this vecdb reads version %u",
+						RelationGetRelationName(index),
+						(meta.flags & meta_flat) ? "ivfflat" : "ivfpq", meta.version, version),
 				 errhint("REINDEX INDEX %s to rebuild it in the current format.",
 						 quote_identifier(RelationGetRelationName(index)))));
 	return meta;
@@ -223,12 +274,17 @@ shape_of(Relation index, const MetaPage &meta)
 {
 	Shape s{static_cast<int>(meta.dims), static_cast<int>(meta.lists), meta.m,
 			static_cast<Metric>(meta.metric), (meta.flags & meta_trained) != 0};
+	s.flat = (meta.flags & meta_flat) != 0;
+	/* an ivfpq index's lists read as vectors, or the reverse, would be
+	 * read past their entries */
+	if (s.flat != is_flat(index))
+		corrupted_meta(index);
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	/* dims the column does not have would read as the user's mistake */
 	if (s.dims != TupleDescAttr(RelationGetDescr(index), 0)->atttypmod ||
 		s.dims > static_cast<int>(core::max_vector_dims) || s.lists < 1 || s.lists > max_lists ||
-		meta.metric > static_cast<uint8>(Metric::l1) ||
-		(s.trained && (s.m < 1 || s.m > s.dims || s.dims % s.m != 0)) ||
+		meta.metric > static_cast<uint8>(Metric::l1) || (s.flat && s.m != 0) ||
+		(s.trained && !s.flat && (s.m < 1 || s.m > s.dims || s.dims % s.m != 0)) ||
 		(!s.trained && s.lists != 1) || meta.directory_blkno >= nblocks ||
 		meta.directory_pages != (s.lists + heads_per_page - 1) / heads_per_page ||
 		meta.directory_blkno + meta.directory_pages > nblocks || s.entry_size() > page_room)
@@ -382,6 +438,9 @@ read_model(Relation index, const MetaPage &meta)
 			for (float c : model->centroids)
 				if (!std::isfinite(c))
 					corrupted_meta(index);
+		}
+		if (model->pq)
+		{
 			float *codebooks =
 				static_cast<float *>(palloc(sizeof(float) * model->pq->codebook_floats()));
 			read_floats(index, meta.codebooks_blkno, model->pq->codebook_floats(), codebooks);
@@ -390,8 +449,9 @@ read_model(Relation index, const MetaPage &meta)
 					corrupted_meta(index);
 			model->pq->load(codebooks);
 			pfree(codebooks);
-			pg::guarded([&] { model->prepare_assigner(); });
 		}
+		if (s.trained)
+			pg::guarded([&] { model->prepare_assigner(); });
 		cached = static_cast<CachedModel *>(palloc(sizeof(CachedModel)));
 		*cached = CachedModel{context, model, 0, false};
 	}
@@ -486,6 +546,12 @@ encode_entry(const Model &model, int list, const float *vector, ItemPointer heap
 {
 	const Shape &s = model.shape;
 	memcpy(out, heaptid, sizeof(ItemPointerData));
+	if (s.flat)
+	{
+		memset(out + sizeof(ItemPointerData), 0, Shape::vector_at - sizeof(ItemPointerData));
+		memcpy(out + Shape::vector_at, vector, sizeof(float) * s.dims);
+		return;
+	}
 	if (!s.trained)
 		return;
 	const float *centroid = model.centroids.data() + static_cast<Size>(list) * s.dims;

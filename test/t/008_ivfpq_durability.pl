@@ -27,6 +27,9 @@
 #     on the primary: after each, once the replica has replayed it, the same
 #     top-10s (default and full settings) and vecdb_ivfpq_lists on both,
 #     vecdb_index_check clean on both, new rows found on the replica.
+#
+# test/t/043_ivfflat_durability.pl runs this file again for ivfflat (its
+# lists hold vectors: full settings probe every list, nothing to re-rank).
 use strict;
 use warnings;
 
@@ -38,11 +41,18 @@ my $dims = 32;
 my $n_rows = 3000;
 my $n_queries = 12;
 my $lists = 30;
+# the access method under test (043 sets ivfflat), and its options
+our $am;
+$am //= 'ivfpq';
+my $flat = $am eq 'ivfflat';
+my $m8 = $flat ? '' : ', m = 8';
 # probes and rerank that search every list and re-rank every row
-my $full = "SET vecdb.ivfpq_probes = $lists; SET vecdb.ivfpq_rerank = 10000;";
+my $full = $flat ? "SET vecdb.ivfflat_probes = $lists;"
+  : "SET vecdb.ivfpq_probes = $lists; SET vecdb.ivfpq_rerank = 10000;";
 # recall is measured with 300 candidates re-ranked (cosine recall at the
-# default 100 is only about 0.93 on this data, too close to the bar)
-my $recall_settings = 'SET vecdb.ivfpq_rerank = 300;';
+# default 100 is only about 0.93 on this data, too close to the bar); a
+# flat index's with 5 lists of 30 (its default is pgvector's 1)
+my $recall_settings = $flat ? 'SET vecdb.ivfflat_probes = 5;' : 'SET vecdb.ivfpq_rerank = 300;';
 my $min_recall = 0.9;
 my $min_found = 0.98;
 
@@ -194,19 +204,19 @@ sub step
 # ---------------------------------------------------------------------------
 # (a) restart and crash
 
-my $node = PostgreSQL::Test::Cluster->new('ivfpq');
+my $node = PostgreSQL::Test::Cluster->new($am);
 $node->init;
 $node->start;
 $node->safe_psql('postgres', $load_sql);
 $node->safe_psql('postgres',
-	"CREATE INDEX items_l2 ON items USING ivfpq (v vector_l2_ops) WITH (lists = $lists, m = 8)");
+	"CREATE INDEX items_l2 ON items USING $am (v vector_l2_ops) WITH (lists = $lists$m8)");
 $node->safe_psql('postgres',
-	"CREATE INDEX items_cos ON items USING ivfpq (v vector_cosine_ops) WITH (lists = $lists)");
+	"CREATE INDEX items_cos ON items USING $am (v vector_cosine_ops) WITH (lists = $lists)");
 
 my $before;
 step('after the build', sub {
 	is($node->safe_psql('postgres', q{SELECT lists, m, nbits, dims, entries FROM vecdb_ivfpq_info('items_l2')}),
-		"$lists|8|8|$dims|$n_rows", 'vecdb_ivfpq_info describes the l2 index');
+		"$lists|" . ($flat ? 0 : 8) . "|8|$dims|$n_rows", 'vecdb_ivfpq_info describes the l2 index');
 	for my $op ('<->', '<=>')
 	{
 		index_sound($node, 'postgres', $index_of{$op}, 'after the build');
@@ -239,7 +249,7 @@ step('before the crash', sub {
 		  . "FROM generate_series(1, $dims) d)::vector WHERE id % 10 = 5 AND id <= 3000");
 	# an index whose build only WAL brings back
 	$node->safe_psql('postgres',
-		"CREATE INDEX items_l1 ON items USING ivfpq (v vector_l1_ops) WITH (lists = $lists)");
+		"CREATE INDEX items_l1 ON items USING $am (v vector_l1_ops) WITH (lists = $lists)");
 	$node->safe_psql('postgres', 'SELECT setseed(0.38); ' . rows_sql('items', 'i', $crash_hi + 1, $crash_hi + 50));
 	$crash_hi += 50;
 	$before_crash = snapshot($node, 'postgres', '<->', '<=>', '<+>');
@@ -282,10 +292,11 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', 'restored', $dump ], 
 
 step('after pg_restore', sub {
 	my $defs = q{SELECT string_agg(indexdef, E'\n' ORDER BY indexname) FROM pg_indexes
-		WHERE tablename = 'items' AND indexdef LIKE '%ivfpq%'};
+		WHERE tablename = 'items' AND indexdef LIKE '%} . $am . q{%'};
 	is($node->safe_psql('restored', $defs), $node->safe_psql('postgres', $defs),
-		'pg_restore: the same ivfpq index definitions');
-	like($node->safe_psql('restored', $defs), qr/items_l2 ON public\.items USING ivfpq \(v\) WITH \(lists='$lists', m='8'\)/,
+		"pg_restore: the same $am index definitions");
+	my $opts = $flat ? "lists='$lists'" : "lists='$lists', m='8'";
+	like($node->safe_psql('restored', $defs), qr/items_l2 ON public\.items USING $am \(v\) WITH \($opts\)/,
 		'pg_restore: the l2 index keeps its options');
 	my $info = q{SELECT lists, m, nbits, dims, entries FROM vecdb_ivfpq_info('items_l2')};
 	is($node->safe_psql('restored', $info), $node->safe_psql('postgres', $info),
@@ -317,22 +328,22 @@ $node->stop;
 # ---------------------------------------------------------------------------
 # (c) streaming replica
 
-my $primary = PostgreSQL::Test::Cluster->new('ivfpq_primary');
+my $primary = PostgreSQL::Test::Cluster->new("${am}_primary");
 $primary->init(allows_streaming => 1);
 $primary->start;
 $primary->safe_psql('postgres', $load_sql);
 $primary->safe_psql('postgres',
-	"CREATE INDEX items_l2 ON items USING ivfpq (v vector_l2_ops) WITH (lists = $lists, m = 8)");
+	"CREATE INDEX items_l2 ON items USING $am (v vector_l2_ops) WITH (lists = $lists$m8)");
 
 $primary->backup('base');
-my $replica = PostgreSQL::Test::Cluster->new('ivfpq_replica');
+my $replica = PostgreSQL::Test::Cluster->new("${am}_replica");
 $replica->init_from_backup($primary, 'base', has_streaming => 1);
 $replica->start;
 $primary->wait_for_catchup($replica);
 
 # the cosine index reaches the replica through WAL only
 $primary->safe_psql('postgres',
-	"CREATE INDEX items_cos ON items USING ivfpq (v vector_cosine_ops) WITH (lists = $lists)");
+	"CREATE INDEX items_cos ON items USING $am (v vector_cosine_ops) WITH (lists = $lists)");
 $primary->wait_for_catchup($replica);
 is($replica->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'the replica is a standby');
 
