@@ -188,48 +188,21 @@ prepare_search(ScanState &st)
 	}
 }
 
-/* Every entry of one flat list, its exact distance from the vector the
- * entry holds, into ranked (made a heap again by probe_more). */
-void
-probe_flat(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
-{
-	const Shape &s = st.model->shape;
-	const Size size = s.entry_size();
-	core::DistanceFn distance = core::ranking_distance(s.metric);
-	for_each_list_page(scan->indexRelation, st.model->directory_blkno, list, BUFFER_LOCK_SHARE,
-					   [&](Buffer, Page page) {
-						   int n = entry_count(page, size);
-						   const char *entries = entries_of(page);
-						   for (int i = 0; i < n; i++)
-						   {
-							   const char *e = entries + i * size;
-							   Candidate c;
-							   memcpy(&c.tid, e, sizeof(ItemPointerData));
-							   if (!heaptid_is_sane(c.tid))
-								   continue;
-							   c.distance = distance(st.query.data(), entry_vector(e), s.dims);
-							   c.list_distance = centroid_distance;
-							   pg::guarded([&] { st.ranked.push_back(c); });
-						   }
-						   index::backend_counters.ivfpq_estimated += n;
-					   });
-}
-
-/* Estimate every entry of one list into the pool. */
+/* Estimate every entry of one list into the pool; a flat list's entries
+ * hold their vectors, so their exact distances go into ranked (made a heap
+ * again by probe_more). */
 void
 probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 {
 	Relation index = scan->indexRelation;
 	const Model &model = *st.model;
 	const Shape &s = model.shape;
-	if (s.flat && !st.unordered)
-	{
-		probe_flat(scan, st, list, centroid_distance);
-		return;
-	}
 	const Size size = s.entry_size();
 	const float base = s.by_residual() ? centroid_distance : 0.0f;
 	const float offset_weight = s.offset_weight();
+	const bool exact = s.flat && !st.unordered;
+	const core::DistanceFn distance = core::ranking_distance(s.metric);
+	std::vector<Candidate> &found = exact ? st.ranked : st.pool;
 
 	for_each_list_page(
 		index, model.directory_blkno, list, BUFFER_LOCK_SHARE, [&](Buffer, Page page) {
@@ -244,6 +217,8 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 							   st.sums.data());
 				index::backend_counters.ivfpq_estimated += n;
 			}
+			if (exact)
+				index::backend_counters.ivfpq_estimated += n;
 			for (int i = 0; i < n; i++)
 			{
 				const char *e = entries + i * size;
@@ -253,7 +228,9 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 					continue;
 				c.distance = 0;
 				c.list_distance = centroid_distance;
-				if (estimate)
+				if (exact)
+					c.distance = distance(st.query.data(), entry_vector(e), s.dims);
+				else if (estimate)
 				{
 					float offset = 0;
 					if (s.has_offset())
@@ -261,7 +238,7 @@ probe(IndexScanDesc scan, ScanState &st, int list, float centroid_distance)
 					c.distance = base + offset_weight * offset + st.sums[i];
 				}
 				/* guarded alone: the page walk around it may ERROR */
-				pg::guarded([&] { st.pool.push_back(c); }); /* probe_more makes it a heap again */
+				pg::guarded([&] { found.push_back(c); }); /* probe_more makes it a heap again */
 			}
 		});
 }
