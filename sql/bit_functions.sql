@@ -51,12 +51,12 @@ SELECT round(sum(bit_count(a))::numeric / sum(length(a)), 1) AS ones_share FROM 
 DROP TABLE bitpairs;
 
 -- binary_quantize: a 1 for each positive coordinate, first coordinate first
-SELECT binary_quantize('[1,-2,3,0,0.5]');
-SELECT binary_quantize('[0]'), binary_quantize('[-0.0,1e-38]');
+SELECT binary_quantize('[1,-2,3,0,0.5]'::vector);
+SELECT binary_quantize('[0]'::vector), binary_quantize('[-0.0,1e-38]'::vector);
 SELECT length(binary_quantize(array_fill(1, ARRAY[16000])::vector)) AS len16000,
 	bit_count(binary_quantize(array_fill(1, ARRAY[16000])::vector)) AS ones;
 -- an explicit cast to bit(n) pads or truncates, as PostgreSQL's casts do
-SELECT binary_quantize('[1,2,3]')::bit(3) AS fits, binary_quantize('[1,2,3]')::bit(4) AS padded;
+SELECT binary_quantize('[1,2,3]'::vector)::bit(3) AS fits, binary_quantize('[1,2,3]'::vector)::bit(4) AS padded;
 SELECT binary_quantize(NULL::vector) IS NULL AS strict;
 
 -- re-ranking, as pgvector users write it: the nearest by hamming distance
@@ -64,11 +64,11 @@ SELECT binary_quantize(NULL::vector) IS NULL AS strict;
 CREATE TABLE quantized (id int, v vector(4));
 INSERT INTO quantized VALUES (1, '[1,1,1,1]'), (2, '[1,1,1,-1]'), (3, '[-1,-1,-1,-1]'),
 	(4, '[2,2,2,2]'), (5, '[1,-1,1,-1]');
-SELECT id, binary_quantize(v) <~> binary_quantize('[1,1,1,1]') AS hamming
+SELECT id, binary_quantize(v) <~> binary_quantize('[1,1,1,1]'::vector) AS hamming
 FROM quantized ORDER BY hamming, id;
 SELECT id FROM (
 	SELECT id, v FROM quantized
-	ORDER BY binary_quantize(v)::bit(4) <~> binary_quantize('[1,1,1,0.5]'), id LIMIT 3) c
+	ORDER BY binary_quantize(v)::bit(4) <~> binary_quantize('[1,1,1,0.5]'::vector), id LIMIT 3) c
 ORDER BY v <-> '[1,1,1,0.5]' LIMIT 2;
 DROP TABLE quantized;
 

@@ -146,3 +146,4 @@ SELECT count(*) FROM flat_small WHERE v = '[1,0,0]';
 RESET enable_seqscan;
 
 DROP TABLE flat_items, flat_queries, flat_centres, flat_small, flat_empty, flat_wide, flat_wider;
+DROP FUNCTION knn_ids, knn_recall, knn_lost;

@@ -1,26 +1,26 @@
 -- Distances, arithmetic, and the small functions, with their error paths.
 
 -- distances
-SELECT l2_distance('[0,0]', '[3,4]');
+SELECT l2_distance('[0,0]'::vector, '[3,4]');
 SELECT '[0,0]'::vector <-> '[3,4]';
 SELECT vector_l2_squared_distance('[0,0]', '[3,4]');
-SELECT inner_product('[1,2]', '[3,4]');
+SELECT inner_product('[1,2]'::vector, '[3,4]');
 SELECT '[1,2]'::vector <#> '[3,4]';
-SELECT cosine_distance('[1,2]', '[2,4]');
-SELECT cosine_distance('[1,1]', '[-1,-1]');
-SELECT cosine_distance('[1,0]', '[0,2]');
+SELECT cosine_distance('[1,2]'::vector, '[2,4]');
+SELECT cosine_distance('[1,1]'::vector, '[-1,-1]');
+SELECT cosine_distance('[1,0]'::vector, '[0,2]');
 SELECT '[1,2]'::vector <=> '[0,0]';
-SELECT cosine_distance('[0,0]', '[0,0]');
-SELECT l1_distance('[0,0]', '[3,-4]');
+SELECT cosine_distance('[0,0]'::vector, '[0,0]');
+SELECT l1_distance('[0,0]'::vector, '[3,-4]');
 SELECT '[0,0]'::vector <+> '[3,-4]';
-SELECT l2_distance('[1,2]', '[1,2,3]');
+SELECT l2_distance('[1,2]'::vector, '[1,2,3]');
 SELECT '[1,2]'::vector <#> '[1,2,3]';
 SELECT '[1,2]'::vector <=> '[1,2,3]';
 SELECT '[1,2]'::vector <+> '[1,2,3]';
 
 -- distances are float4 sums, as in pgvector: far apart values give Infinity, not an ERROR
-SELECT l2_distance('[3e38]', '[-3e38]') > 1e38 AS huge;
-SELECT inner_product('[3e38]', '[3e38]');
+SELECT l2_distance('[3e38]'::vector, '[-3e38]') > 1e38 AS huge;
+SELECT inner_product('[3e38]'::vector, '[3e38]');
 
 -- the kernels agree with a plain SQL computation on odd lengths
 WITH pairs AS (
@@ -60,21 +60,21 @@ SELECT vector_dims(array_fill(1, ARRAY[8000])::vector || array_fill(1, ARRAY[800
 SELECT array_fill(1, ARRAY[8000])::vector || array_fill(1, ARRAY[8001])::vector;
 
 -- small functions
-SELECT vector_dims('[1,2,3]');
+SELECT vector_dims('[1,2,3]'::vector);
 SELECT vector_norm('[3,4]');
 SELECT vector_norm('[0,0]');
-SELECT l2_normalize('[3,4]');
-SELECT l2_normalize('[0,0]');
-SELECT vector_norm(l2_normalize('[1,2,3,4,5]')) BETWEEN 0.9999999 AND 1.0000001 AS unit;
-SELECT l2_normalize('[3e38,3e38]');
-SELECT subvector('[1,2,3,4,5]', 1, 3);
-SELECT subvector('[1,2,3,4,5]', 3, 2);
-SELECT subvector('[1,2,3,4,5]', 4, 10);
-SELECT subvector('[1,2,3,4,5]', -1, 3);
-SELECT subvector('[1,2,3,4,5]', 3, 0);
-SELECT subvector('[1,2,3,4,5]', 6, 1);
-SELECT subvector('[1,2,3,4,5]', -5, 3);
-SELECT subvector('[1,2,3,4,5]', 2147483647, 2147483647);
+SELECT l2_normalize('[3,4]'::vector);
+SELECT l2_normalize('[0,0]'::vector);
+SELECT vector_norm(l2_normalize('[1,2,3,4,5]'::vector)) BETWEEN 0.9999999 AND 1.0000001 AS unit;
+SELECT l2_normalize('[3e38,3e38]'::vector);
+SELECT subvector('[1,2,3,4,5]'::vector, 1, 3);
+SELECT subvector('[1,2,3,4,5]'::vector, 3, 2);
+SELECT subvector('[1,2,3,4,5]'::vector, 4, 10);
+SELECT subvector('[1,2,3,4,5]'::vector, -1, 3);
+SELECT subvector('[1,2,3,4,5]'::vector, 3, 0);
+SELECT subvector('[1,2,3,4,5]'::vector, 6, 1);
+SELECT subvector('[1,2,3,4,5]'::vector, -5, 3);
+SELECT subvector('[1,2,3,4,5]'::vector, 2147483647, 2147483647);
 
 -- NULLs pass through (every function is strict)
-SELECT l2_distance(NULL, '[1]'), vector_dims(NULL), '[1]'::vector + NULL;
+SELECT l2_distance(NULL::vector, '[1]'), vector_dims(NULL::vector), '[1]'::vector + NULL;

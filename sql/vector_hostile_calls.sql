@@ -55,10 +55,10 @@ DROP TABLE agg_empty;
 -- Dimensions past the limit, on every path that builds a vector
 SELECT vector_dims(array_fill(1::real, ARRAY[16000])::vector || '[1]');
 SELECT array_fill(1::real, ARRAY[16001])::vector;
-SELECT subvector('[1,2,3]', 2, 0);
-SELECT subvector('[1,2,3]', 4, 1);
-SELECT subvector('[1,2,3]', -2147483648, 2147483647);
-SELECT subvector('[1,2,3]', 2147483647, 2147483647);
+SELECT subvector('[1,2,3]'::vector, 2, 0);
+SELECT subvector('[1,2,3]'::vector, 4, 1);
+SELECT subvector('[1,2,3]'::vector, -2147483648, 2147483647);
+SELECT subvector('[1,2,3]'::vector, 2147483647, 2147483647);
 
 -- vecdb_index_check and the ivfpq reports: OIDs that are not indexes
 SELECT * FROM vecdb_index_check(0);

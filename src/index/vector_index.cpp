@@ -23,6 +23,10 @@ Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
 Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
 Datum cosine_distance(PG_FUNCTION_ARGS);
 Datum l1_distance(PG_FUNCTION_ARGS);
+Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
+Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
+Datum halfvec_cosine_distance(PG_FUNCTION_ARGS);
+Datum halfvec_l1_distance(PG_FUNCTION_ARGS);
 }
 
 namespace vecdb {
@@ -100,20 +104,30 @@ new_vector_index_routine()
 
 /*
  * The support function is recognised by address, so that searches call the
- * kernels directly instead of going through fmgr.
+ * kernels directly instead of going through fmgr. A halfvec opclass names
+ * its type's function; the index keeps floats either way.
  */
 core::Metric
 index_metric(Relation index)
 {
+	static const struct
+	{
+		PGFunction distance;
+		core::Metric metric;
+	} known[] = {
+		{vector_l2_squared_distance, core::Metric::l2},
+		{vector_negative_inner_product, core::Metric::inner_product},
+		{cosine_distance, core::Metric::cosine},
+		{l1_distance, core::Metric::l1},
+		{halfvec_l2_squared_distance, core::Metric::l2},
+		{halfvec_negative_inner_product, core::Metric::inner_product},
+		{halfvec_cosine_distance, core::Metric::cosine},
+		{halfvec_l1_distance, core::Metric::l1},
+	};
 	FmgrInfo *proc = index_getprocinfo(index, 1, 1);
-	if (proc->fn_addr == vector_l2_squared_distance)
-		return core::Metric::l2;
-	if (proc->fn_addr == vector_negative_inner_product)
-		return core::Metric::inner_product;
-	if (proc->fn_addr == cosine_distance)
-		return core::Metric::cosine;
-	if (proc->fn_addr == l1_distance)
-		return core::Metric::l1;
+	for (Size i = 0; i < lengthof(known); i++)
+		if (proc->fn_addr == known[i].distance)
+			return known[i].metric;
 	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					errmsg("operator class of index \"%s\" has an unknown distance function",
 						   RelationGetRelationName(index))));
@@ -135,9 +149,17 @@ index_dims(Relation index)
 bool
 prepare_index_vector(core::Metric metric, int dims, Datum value, float *out)
 {
+	/* vector and halfvec share their header: the size says which it is */
 	Vector *v = datum_get_vector(value);
 	check_expected_dim(dims, v->dim);
-	memcpy(out, v->x, sizeof(float) * dims);
+	if (VARSIZE(v) == halfvec_size(v->dim))
+		core::halfs_to_floats(reinterpret_cast<HalfVector *>(v)->x, out, static_cast<Size>(dims));
+	else if (VARSIZE(v) == vector_size(v->dim))
+		memcpy(out, v->x, sizeof(float) * dims);
+	else
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+						errmsg("a value of %u bytes is no vector of %d dimensions",
+							   static_cast<unsigned>(VARSIZE(v)), v->dim)));
 	if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value))
 		pfree(v);
 	if (core::metric_normalizes(metric))

@@ -34,7 +34,9 @@ int index_dims(Relation index);
 /*
  * The value to index, in dims floats at out: a unit vector for cosine.
  * False when it cannot be indexed (a zero vector under cosine); ERROR when
- * its dimensions are not dims.
+ * its dimensions are not dims. value is a vector or a halfvec (their
+ * headers are the same, and the datum's size tells them apart): every
+ * index keeps floats, so a halfvec index reads as a vector one.
  */
 bool prepare_index_vector(core::Metric metric, int dims, Datum value, float *out);
 

@@ -83,15 +83,26 @@ vector_arg_reusing_detoast(FunctionCallInfo fcinfo, int argno)
 	return slot.vector;
 }
 
+HalfVector *
+new_halfvec(int dim)
+{
+	check_dim(dim, "halfvec");
+	Size size = halfvec_size(dim);
+	auto *v = static_cast<HalfVector *>(palloc0(size));
+	SET_VARSIZE(v, size);
+	v->dim = static_cast<int16>(dim);
+	return v;
+}
+
 void
-check_dim(int dim)
+check_dim(int dim, const char *type)
 {
 	if (dim < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION), errmsg("vector must have at least 1 dimension")));
+		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+						errmsg("%s must have at least 1 dimension", type)));
 	if (dim > vector_max_dim)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						errmsg("vector cannot have more than %d dimensions", vector_max_dim)));
+						errmsg("%s cannot have more than %d dimensions", type, vector_max_dim)));
 }
 
 void
@@ -103,21 +114,21 @@ check_expected_dim(int32 typmod, int dim)
 }
 
 void
-check_same_dims(const Vector *a, const Vector *b)
+check_same_dims(int a, int b, const char *type)
 {
-	if (a->dim != b->dim)
+	if (a != b)
 		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-						errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+						errmsg("different %s dimensions %d and %d", type, a, b)));
 }
 
 void
-check_element(float value)
+check_element(float value, const char *type)
 {
 	if (std::isnan(value))
-		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in vector")));
+		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in %s", type)));
 	if (std::isinf(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION), errmsg("infinite value not allowed in vector")));
+		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+						errmsg("infinite value not allowed in %s", type)));
 }
 
 /* Arithmetic that leaves float4's range is an error, never an Infinity. */

@@ -20,7 +20,7 @@ using namespace vecdb;
 namespace {
 
 float
-element_to_float(Datum d, Oid type)
+element_to_float(Datum d, Oid type, const char *vector_type)
 {
 	switch (type)
 	{
@@ -34,7 +34,7 @@ element_to_float(Datum d, Oid type)
 			float narrowed = static_cast<float>(value);
 			if (std::isinf(narrowed) && !std::isinf(value))
 				ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-								errmsg("\"%g\" is out of range for type vector", value)));
+								errmsg("\"%g\" is out of range for type %s", value, vector_type)));
 			return narrowed;
 		}
 		case NUMERICOID:
@@ -51,8 +51,12 @@ element_to_float(Datum d, Oid type)
 /* array_to_vector(anyarray of the types above, typmod, explicit) */
 VECDB_FUNCTION(array_to_vector)
 {
-	ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
-	int32 typmod = PG_GETARG_INT32(1);
+	PG_RETURN_VECTOR_P(array_to_floats(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1), "vector"));
+}
+
+Vector *
+vecdb::array_to_floats(ArrayType *array, int32 typmod, const char *vector_type)
+{
 	Oid type = ARR_ELEMTYPE(array);
 
 	if (ARR_NDIM(array) > 1)
@@ -70,16 +74,16 @@ VECDB_FUNCTION(array_to_vector)
 	int n;
 	deconstruct_array(array, type, typlen, typbyval, typalign, &elems, nullptr, &n);
 
-	check_dim(n);
+	check_dim(n, vector_type);
 	check_expected_dim(typmod, n);
 
 	Vector *result = new_vector(n);
 	for (int i = 0; i < n; i++)
 	{
-		result->x[i] = element_to_float(elems[i], type);
-		check_element(result->x[i]);
+		result->x[i] = element_to_float(elems[i], type, vector_type);
+		check_element(result->x[i], vector_type);
 	}
-	PG_RETURN_VECTOR_P(result);
+	return result;
 }
 
 /* vector_to_float4(vector, typmod, explicit) */

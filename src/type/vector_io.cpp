@@ -16,30 +16,30 @@ extern "C" {
 
 using namespace vecdb;
 
-namespace {
+namespace vecdb {
 
 /* The ERROR for a parse that failed; never returns. */
 [[noreturn]] void
-report_parse_failure(const core::ParseResult &result, const char *text)
+report_parse_failure(const core::ParseResult &result, const char *text, const char *type)
 {
 	switch (result.status)
 	{
 		case core::ParseStatus::empty:
 		case core::ParseStatus::too_many_dims:
 			/* check_dim() words these the same way everywhere */
-			check_dim(result.status == core::ParseStatus::empty ? 0 : vector_max_dim + 1);
+			check_dim(result.status == core::ParseStatus::empty ? 0 : vector_max_dim + 1, type);
 			break;
 		case core::ParseStatus::out_of_range:
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%.*s\" is out of range for type vector",
-							static_cast<int>(result.token_length), text + result.token_offset)));
+			ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							errmsg("\"%.*s\" is out of range for type %s",
+								   static_cast<int>(result.token_length),
+								   text + result.token_offset, type)));
 			break;
 		case core::ParseStatus::nan:
-			check_element(NAN);
+			check_element(NAN, type);
 			break;
 		case core::ParseStatus::infinite:
-			check_element(INFINITY);
+			check_element(INFINITY, type);
 			break;
 		case core::ParseStatus::bad_header:
 			/* only binary input has a header; its caller reports this */
@@ -53,61 +53,47 @@ report_parse_failure(const core::ParseResult &result, const char *text)
 			break;
 	}
 	ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					errmsg("invalid input syntax for type vector: \"%s\"", text)));
+					errmsg("invalid input syntax for type %s: \"%s\"", type, text)));
 	pg_unreachable();
 }
 
-} // namespace
-
-/* vector_in(cstring, oid, typmod) */
-VECDB_FUNCTION(vector_in)
+float *
+parse_text_floats(const char *text, const char *type, int *dim)
 {
-	const char *text = PG_GETARG_CSTRING(0);
-	int32 typmod = PG_GETARG_INT32(2);
-
 	/* Parse into a buffer sized from the commas, capped so a hostile string
 	 * cannot make us allocate more than the largest legal vector (plus one
-	 * to notice it), then build the vector of the dimensions found. */
+	 * to notice it). */
 	Size bound = Min(core::text_dims_upper_bound(text), core::max_vector_dims + 1);
-	float *parsed_values = static_cast<float *>(palloc(sizeof(float) * bound));
-
-	core::ParseResult parsed = core::parse_vector_text(text, parsed_values, bound);
+	float *values = static_cast<float *>(palloc(sizeof(float) * bound));
+	core::ParseResult parsed = core::parse_vector_text(text, values, bound);
 	if (parsed.status != core::ParseStatus::ok)
-		report_parse_failure(parsed, text);
-
-	int dim = static_cast<int>(parsed.dims);
-	Vector *result = new_vector(dim); /* ERROR past the limit that bound allows */
-	check_expected_dim(typmod, dim);
-	memcpy(result->x, parsed_values, sizeof(float) * dim);
-	pfree(parsed_values);
-	PG_RETURN_VECTOR_P(result);
+		report_parse_failure(parsed, text, type);
+	*dim = static_cast<int>(parsed.dims);
+	check_dim(*dim, type); /* ERROR past the limit that bound allows */
+	return values;
 }
 
-/* vector_out(vector): '[x,y,...]' with each float in its shortest exact form */
-VECDB_FUNCTION(vector_out)
+char *
+format_text_floats(const float *x, int dim)
 {
-	Vector *v = PG_GETARG_VECTOR_P(0);
 	/* FLOAT_SHORTEST_DECIMAL_LEN counts a NUL, which pays for the comma */
-	char *buf = static_cast<char *>(palloc(FLOAT_SHORTEST_DECIMAL_LEN * v->dim + 2));
+	char *buf = static_cast<char *>(palloc(FLOAT_SHORTEST_DECIMAL_LEN * dim + 2));
 	char *p = buf;
-
 	*p++ = '[';
-	for (int i = 0; i < v->dim; i++)
+	for (int i = 0; i < dim; i++)
 	{
 		if (i > 0)
 			*p++ = ',';
-		p += float_to_shortest_decimal_bufn(v->x[i], p);
+		p += float_to_shortest_decimal_bufn(x[i], p);
 	}
 	*p++ = ']';
 	*p = '\0';
-	PG_FREE_IF_COPY(v, 0);
-	PG_RETURN_CSTRING(buf);
+	return buf;
 }
 
-/* vector_typmod_in(cstring[]): the n of vector(n) */
-VECDB_FUNCTION(vector_typmod_in)
+int32
+dims_typmod_in(ArrayType *array, const char *type)
 {
-	ArrayType *array = PG_GETARG_ARRAYTYPE_P(0);
 	int n;
 	int32 *mods = ArrayGetIntegerTypmods(array, &n);
 
@@ -115,11 +101,42 @@ VECDB_FUNCTION(vector_typmod_in)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
 	if (mods[0] < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("dimensions for type vector must be at least 1")));
+						errmsg("dimensions for type %s must be at least 1", type)));
 	if (mods[0] > vector_max_dim)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("dimensions for type vector cannot exceed %d", vector_max_dim)));
-	PG_RETURN_INT32(mods[0]);
+						errmsg("dimensions for type %s cannot exceed %d", type, vector_max_dim)));
+	return mods[0];
+}
+
+} // namespace vecdb
+
+/* vector_in(cstring, oid, typmod) */
+VECDB_FUNCTION(vector_in)
+{
+	const char *text = PG_GETARG_CSTRING(0);
+	int32 typmod = PG_GETARG_INT32(2);
+	int dim;
+	float *values = parse_text_floats(text, "vector", &dim);
+	Vector *result = new_vector(dim);
+	check_expected_dim(typmod, dim);
+	memcpy(result->x, values, sizeof(float) * dim);
+	pfree(values);
+	PG_RETURN_VECTOR_P(result);
+}
+
+/* vector_out(vector): '[x,y,...]' with each float in its shortest exact form */
+VECDB_FUNCTION(vector_out)
+{
+	Vector *v = PG_GETARG_VECTOR_P(0);
+	char *buf = format_text_floats(v->x, v->dim);
+	PG_FREE_IF_COPY(v, 0);
+	PG_RETURN_CSTRING(buf);
+}
+
+/* vector_typmod_in(cstring[]): the n of vector(n) */
+VECDB_FUNCTION(vector_typmod_in)
+{
+	PG_RETURN_INT32(dims_typmod_in(PG_GETARG_ARRAYTYPE_P(0), "vector"));
 }
 
 /* vector_recv(internal, oid, typmod): int16 dims, int16 0, dims float4s */
@@ -144,7 +161,7 @@ VECDB_FUNCTION(vector_recv)
 						errmsg("expected unused to be 0, not %d",
 							   static_cast<int16>((bytes[2] << 8) | bytes[3]))));
 	if (parsed.status != core::ParseStatus::ok)
-		report_parse_failure(parsed, "(binary)");
+		report_parse_failure(parsed, "(binary)", "vector");
 
 	check_expected_dim(typmod, result->dim);
 	buf->cursor += static_cast<int>(length);

@@ -173,22 +173,26 @@ VECDB_FUNCTION(l2_normalize)
 
 /* subvector(vector, start, count): count elements from 1-based start,
  * clipped to the vector as substring() clips to a string */
+int
+vecdb::subvector_bounds(int dim, int64 start, int64 count, const char *type, int *first)
+{
+	if (count < 1)
+		check_dim(0, type);
+	int64 end = start + count; /* int64: cannot overflow */
+	start = Max(start, 1);
+	end = Min(end, static_cast<int64>(dim) + 1);
+	if (end <= start)
+		check_dim(0, type);
+	*first = static_cast<int>(start - 1);
+	return static_cast<int>(end - start);
+}
+
 VECDB_FUNCTION(subvector)
 {
 	Vector *v = PG_GETARG_VECTOR_P(0);
-	int64 start = PG_GETARG_INT32(1);
-	int64 count = PG_GETARG_INT32(2);
-
-	if (count < 1)
-		check_dim(0);
-	int64 end = start + count; /* int64: cannot overflow */
-	start = Max(start, 1);
-	end = Min(end, static_cast<int64>(v->dim) + 1);
-	if (end <= start)
-		check_dim(0);
-
-	int dim = static_cast<int>(end - start);
+	int first;
+	int dim = subvector_bounds(v->dim, PG_GETARG_INT32(1), PG_GETARG_INT32(2), "vector", &first);
 	Vector *result = new_vector(dim);
-	memcpy(result->x, v->x + (start - 1), sizeof(float) * dim);
+	memcpy(result->x, v->x + first, sizeof(float) * dim);
 	PG_RETURN_VECTOR_P(result);
 }

@@ -11,7 +11,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(143);
+SELECT plan(149);
 
 -- ---------------------------------------------------------------------------
 -- the extension and the type
@@ -61,6 +61,16 @@ SELECT function_returns('vector_norm', ARRAY['vector'], 'double precision');
 SELECT function_returns('l2_normalize', ARRAY['vector'], 'vector');
 SELECT function_returns('subvector', ARRAY['vector', 'integer', 'integer'], 'vector');
 SELECT function_returns('binary_quantize', ARRAY['vector'], 'bit');
+SELECT has_type('halfvec', 'type halfvec exists');
+SELECT is((SELECT typstorage::text FROM pg_type WHERE typname = 'halfvec'), 'e',
+	'halfvec has STORAGE external');
+SELECT has_operator('halfvec'::name, '<->'::name, 'halfvec'::name, 'double precision'::name, 'operator halfvec <-> halfvec returns double precision'::text);
+SELECT function_returns('l2_norm', ARRAY['halfvec'], 'double precision');
+SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+	WHERE c.opcname LIKE 'halfvec\_%\_ops' AND a.amname IN ('hnsw', 'ivfflat', 'ivfpq')), 12,
+	'halfvec_{l2,ip,cosine,l1}_ops for hnsw, ivfflat and ivfpq');
+SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+	WHERE a.amname = 'ivfflat'), 8, 'ivfflat has the vector and halfvec operator classes');
 SELECT function_returns('hamming_distance', ARRAY['bit', 'bit'], 'double precision');
 SELECT function_returns('jaccard_distance', ARRAY['bit', 'bit'], 'double precision');
 SELECT function_returns('vector_in', ARRAY['cstring', 'oid', 'integer'], 'vector');
@@ -173,7 +183,7 @@ SELECT is('[0.1,-0,1e-45,3.4028235e38]'::vector::text, '[0.1,-0,1e-45,3.4028235e
 	'output uses float4''s shortest exact form');
 SELECT is('[1,2,3]'::vector <-> '[3,2,1]'::vector, sqrt(8::float8), 'l2 distance');
 SELECT is('[1,2,3]'::vector <#> '[4,5,6]'::vector, -32::float8, 'negative inner product');
-SELECT is(inner_product('[1,2,3]', '[4,5,6]'), 32::float8, 'inner_product');
+SELECT is(inner_product('[1,2,3]'::vector, '[4,5,6]'), 32::float8, 'inner_product');
 SELECT is('[1,0]'::vector <=> '[0,1]'::vector, 1::float8, 'cosine distance');
 SELECT is('[1,2,3]'::vector <+> '[3,2,1]'::vector, 4::float8, 'l1 distance');
 SELECT is('[1,2]'::vector || '[3]'::vector, '[1,2,3]'::vector, 'concatenation');
@@ -181,9 +191,9 @@ SELECT is('[1,2,3]'::vector * '[2,2,2]'::vector - '[1,1,1]'::vector + '[0,0,1]':
 	'[1,3,6]'::vector, 'element-wise arithmetic');
 SELECT is(ARRAY[1,2,3]::vector, '[1,2,3]'::vector, 'integer[] casts to vector');
 SELECT is('[1,2,3]'::vector::real[], ARRAY[1,2,3]::real[], 'vector casts to real[]');
-SELECT is(vector_dims('[1,2,3]'), 3, 'vector_dims');
+SELECT is(vector_dims('[1,2,3]'::vector), 3, 'vector_dims');
 SELECT is(vector_norm('[3,4]'), 5::float8, 'vector_norm');
-SELECT is(subvector('[1,2,3,4,5]', 2, 3), '[2,3,4]'::vector, 'subvector is 1-based');
+SELECT is(subvector('[1,2,3,4,5]'::vector, 2, 3), '[2,3,4]'::vector, 'subvector is 1-based');
 SELECT is((SELECT avg(v) FROM (VALUES ('[1,2]'::vector), ('[3,6]')) t(v)), '[2,4]'::vector, 'avg(vector)');
 SELECT is((SELECT sum(v) FROM (VALUES ('[1,2]'::vector), ('[3,6]')) t(v)), '[4,8]'::vector, 'sum(vector)');
 SELECT ok('[1,2]'::vector < '[1,3]'::vector AND '[1,2]'::vector < '[1,2,0]'::vector
@@ -195,9 +205,9 @@ SELECT ok('[1,2]'::vector < '[1,3]'::vector AND '[1,2]'::vector < '[1,2,0]'::vec
 SELECT ok(EXISTS (SELECT FROM pg_am WHERE amname = 'hnsw' AND amtype = 'i'), 'index AM hnsw exists');
 SELECT is(
 	(SELECT array_agg(opcname::text ORDER BY opcname) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
-	  WHERE a.amname = 'hnsw'),
+	  WHERE a.amname = 'hnsw' AND c.opcintype = 'vector'::regtype),
 	ARRAY['vector_cosine_ops', 'vector_ip_ops', 'vector_l1_ops', 'vector_l2_ops'],
-	'hnsw has the four opclasses');
+	'hnsw has the four opclasses for vector');
 SELECT is(
 	(SELECT opcname::text FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 	  WHERE a.amname = 'hnsw' AND c.opcdefault),
@@ -233,9 +243,9 @@ SELECT throws_ok($$INSERT INTO hnsw_catalog VALUES ('[1,2]')$$, '22000', NULL,
 SELECT ok(EXISTS (SELECT FROM pg_am WHERE amname = 'ivfpq' AND amtype = 'i'), 'index AM ivfpq exists');
 SELECT is(
 	(SELECT array_agg(opcname::text ORDER BY opcname) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
-	  WHERE a.amname = 'ivfpq'),
+	  WHERE a.amname = 'ivfpq' AND c.opcintype = 'vector'::regtype),
 	ARRAY['vector_cosine_ops', 'vector_ip_ops', 'vector_l1_ops', 'vector_l2_ops'],
-	'ivfpq has the four opclasses');
+	'ivfpq has the four opclasses for vector');
 SELECT is(
 	(SELECT array_agg(opcname::text) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 	  WHERE a.amname = 'ivfpq' AND c.opcdefault),
@@ -244,7 +254,7 @@ SELECT is(
 	(SELECT array_agg(c.opcname::text || ' ' || o.amopopr::regoperator::text ORDER BY c.opcname)
 	   FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 	   JOIN pg_amop o ON o.amopfamily = c.opcfamily AND o.amoppurpose = 'o'
-	  WHERE a.amname = 'ivfpq'),
+	  WHERE a.amname = 'ivfpq' AND c.opcintype = 'vector'::regtype),
 	ARRAY['vector_cosine_ops <=>(vector,vector)', 'vector_ip_ops <#>(vector,vector)',
 		'vector_l1_ops <+>(vector,vector)', 'vector_l2_ops <->(vector,vector)'],
 	'each ivfpq opclass orders by its distance operator');

@@ -27,8 +27,8 @@ $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('updated', "CREATE EXTENSION vecdb VERSION '0.1.0'");
 is($node->safe_psql('updated', "SELECT extversion FROM pg_extension WHERE extname = 'vecdb'"),
 	'0.1.0', 'installed at 0.1.0');
-my ($rc, $out, $err) = $node->psql('updated', "SELECT binary_quantize('[1,-1]')");
-like($err, qr/function binary_quantize\(unknown\) does not exist/,
+my ($rc, $out, $err) = $node->psql('updated', "SELECT binary_quantize('[1,-1]'::vector)");
+like($err, qr/function binary_quantize\(vector\) does not exist/,
 	'0.1.0 has no binary_quantize');
 
 $node->safe_psql('updated', q{
@@ -67,7 +67,7 @@ is($node->safe_psql('updated', "SELECT extversion FROM pg_extension WHERE extnam
 
 # the new objects
 is($node->safe_psql('updated',
-	"SELECT binary_quantize('[1,-1,2]')::text || ' ' || (B'1010' <~> B'0110') || ' ' || (B'1111' <%> B'1100')"),
+	"SELECT binary_quantize('[1,-1,2]'::vector)::text || ' ' || (B'1010' <~> B'0110') || ' ' || (B'1111' <%> B'1100')"),
 	'101 2 0.5', 'binary_quantize, <~> and <%> work after the update');
 is($node->safe_psql('updated',
 	'SELECT count(*) FROM items WHERE binary_quantize(v) <~> binary_quantize(v) = 0'),
