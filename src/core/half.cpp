@@ -9,6 +9,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define VECDB_HALF_X86 1
 #endif
@@ -62,8 +63,12 @@ converter() noexcept
 {
 	static const Converter c = [] {
 #ifdef VECDB_HALF_X86
+		/* AVX with the OS saving YMM (libgcc checks XCR0), and CPUID's
+		 * F16C bit, which not every compiler's builtin knows by name */
 		__builtin_cpu_init();
-		if (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c"))
+		unsigned eax, ebx, ecx, edx;
+		if (__builtin_cpu_supports("avx") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) &&
+			(ecx & bit_F16C))
 			return static_cast<Converter>(halfs_to_floats_f16c);
 #endif
 		return static_cast<Converter>(halfs_to_floats_portable);

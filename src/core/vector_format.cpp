@@ -6,6 +6,7 @@
  * accepts (so '1', '-2.5', '3e-7', '0x1p3' all work, as they do in float4).
  */
 #include "core/vector_format.h"
+#include "core/half.h"
 
 #include <cerrno>
 #include <cmath>
@@ -143,9 +144,48 @@ binary_dims(const unsigned char *buf, std::size_t len) noexcept
 	return (long(buf[0]) << 8) | buf[1];
 }
 
+namespace {
+
+/* How each element type travels: big-endian, float4 or binary16 bits. */
+template <typename E> struct Wire;
+
+template <> struct Wire<float>
+{
+	static constexpr std::size_t bytes = 4;
+	static float load(const unsigned char *p) noexcept
+	{
+		std::uint32_t bits = load_be32(p);
+		float value;
+		std::memcpy(&value, &bits, sizeof(value));
+		return value;
+	}
+	static void store(unsigned char *p, float x) noexcept
+	{
+		std::uint32_t bits;
+		std::memcpy(&bits, &x, sizeof(bits));
+		store_be32(p, bits);
+	}
+	static ParseStatus check(float x) noexcept { return check_element(x); }
+};
+
+template <> struct Wire<Half>
+{
+	static constexpr std::size_t bytes = 2;
+	static Half load(const unsigned char *p) noexcept
+	{
+		return static_cast<Half>((p[0] << 8) | p[1]);
+	}
+	static void store(unsigned char *p, Half x) noexcept
+	{
+		p[0] = static_cast<unsigned char>(x >> 8);
+		p[1] = static_cast<unsigned char>(x);
+	}
+	static ParseStatus check(Half x) noexcept { return check_element(half_to_float(x)); }
+};
+
+template <typename E>
 ParseResult
-parse_vector_binary(const unsigned char *buf, std::size_t len, float *out,
-					std::size_t capacity) noexcept
+parse_binary(const unsigned char *buf, std::size_t len, E *out, std::size_t capacity) noexcept
 {
 	long dims = binary_dims(buf, len);
 	if (dims < 0)
@@ -156,15 +196,13 @@ parse_vector_binary(const unsigned char *buf, std::size_t len, float *out,
 		return failure(ParseStatus::too_many_dims);
 	if (buf[2] != 0 || buf[3] != 0)
 		return failure(ParseStatus::bad_header);
-	if (len != binary_vector_size(static_cast<std::size_t>(dims)))
+	if (len != 4 + Wire<E>::bytes * static_cast<std::size_t>(dims))
 		return failure(ParseStatus::bad_length);
 
 	for (long i = 0; i < dims; i++)
 	{
-		std::uint32_t bits = load_be32(buf + 4 + 4 * i);
-		float value;
-		std::memcpy(&value, &bits, sizeof(value));
-		ParseStatus element = check_element(value);
+		E value = Wire<E>::load(buf + 4 + Wire<E>::bytes * i);
+		ParseStatus element = Wire<E>::check(value);
 		if (element != ParseStatus::ok)
 			return failure(element);
 		out[i] = value;
@@ -172,19 +210,44 @@ parse_vector_binary(const unsigned char *buf, std::size_t len, float *out,
 	return ParseResult{ParseStatus::ok, static_cast<std::size_t>(dims), 0, 0};
 }
 
+template <typename E>
 void
-format_vector_binary(const float *x, std::size_t n, unsigned char *out) noexcept
+format_binary(const E *x, std::size_t n, unsigned char *out) noexcept
 {
 	out[0] = static_cast<unsigned char>(n >> 8);
 	out[1] = static_cast<unsigned char>(n);
 	out[2] = 0;
 	out[3] = 0;
 	for (std::size_t i = 0; i < n; i++)
-	{
-		std::uint32_t bits;
-		std::memcpy(&bits, &x[i], sizeof(bits));
-		store_be32(out + 4 + 4 * i, bits);
-	}
+		Wire<E>::store(out + 4 + Wire<E>::bytes * i, x[i]);
+}
+
+} // namespace
+
+ParseResult
+parse_vector_binary(const unsigned char *buf, std::size_t len, float *out,
+					std::size_t capacity) noexcept
+{
+	return parse_binary(buf, len, out, capacity);
+}
+
+void
+format_vector_binary(const float *x, std::size_t n, unsigned char *out) noexcept
+{
+	format_binary(x, n, out);
+}
+
+ParseResult
+parse_halfvec_binary(const unsigned char *buf, std::size_t len, Half *out,
+					 std::size_t capacity) noexcept
+{
+	return parse_binary(buf, len, out, capacity);
+}
+
+void
+format_halfvec_binary(const Half *x, std::size_t n, unsigned char *out) noexcept
+{
+	format_binary(x, n, out);
 }
 
 } // namespace vecdb::core

@@ -3,7 +3,8 @@
  *
  * Text:   '[1, 2.5, -3e-2]'  (whitespace allowed around elements and brackets)
  * Binary: int16 dims, int16 zero, dims x float4, all in network byte order
- *         (pgvector's send/recv format, so binary COPY moves between the two).
+ *         (pgvector's send/recv format, so binary COPY moves between the two);
+ *         halfvec's the same with binary16 elements.
  *
  * Both parsers treat their input as hostile: they never read past its end,
  * never write past the caller's buffer, and say what was wrong instead of
@@ -14,6 +15,8 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "core/half.h"
 
 namespace vecdb::core {
 
@@ -67,5 +70,16 @@ binary_vector_size(std::size_t dims) noexcept
 
 /* Write a binary vector into out[0 .. binary_vector_size(n)). */
 void format_vector_binary(const float *x, std::size_t n, unsigned char *out) noexcept;
+
+/* halfvec's binary form (pgvector's): the same header, then dims binary16
+ * values, big-endian; NaN and infinities refused as for vector. */
+constexpr std::size_t
+binary_halfvec_size(std::size_t dims) noexcept
+{
+	return 4 + 2 * dims;
+}
+ParseResult parse_halfvec_binary(const unsigned char *buf, std::size_t len, Half *out,
+								 std::size_t capacity) noexcept;
+void format_halfvec_binary(const Half *x, std::size_t n, unsigned char *out) noexcept;
 
 } // namespace vecdb::core

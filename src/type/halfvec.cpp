@@ -171,33 +171,23 @@ VECDB_FUNCTION(halfvec_typmod_in)
 VECDB_FUNCTION(halfvec_recv)
 {
 	StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
-	int32 typmod = PG_GETARG_INT32(2);
-	int dim = static_cast<int16>(pq_getmsgint(buf, sizeof(int16)));
-	int unused = static_cast<int16>(pq_getmsgint(buf, sizeof(int16)));
-	check_dim(dim, type_name);
-	check_expected_dim(typmod, dim);
-	if (unused != 0)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("expected unused to be 0, not %d", unused)));
-	HalfVector *result = new_halfvec(dim);
-	for (int i = 0; i < dim; i++)
-	{
-		result->x[i] = static_cast<core::Half>(pq_getmsgint(buf, sizeof(int16)));
-		check_element(core::half_to_float(result->x[i]), type_name);
-	}
+	BinaryInput in = binary_input(buf, sizeof(core::Half));
+	HalfVector *result = new_halfvec(in.capacity);
+	core::ParseResult parsed =
+		core::parse_halfvec_binary(in.bytes, in.length, result->x, static_cast<Size>(in.capacity));
+	finish_binary_input(buf, in, parsed, PG_GETARG_INT32(2), type_name);
 	PG_RETURN_POINTER(result);
 }
 
 VECDB_FUNCTION(halfvec_send)
 {
 	HalfVector *h = PG_GETARG_HALFVEC_P(0);
-	StringInfoData buf;
-	pq_begintypsend(&buf);
-	pq_sendint16(&buf, static_cast<uint16>(h->dim));
-	pq_sendint16(&buf, static_cast<uint16>(h->unused));
-	for (int i = 0; i < h->dim; i++)
-		pq_sendint16(&buf, h->x[i]);
-	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+	Size size = core::binary_halfvec_size(static_cast<Size>(h->dim));
+	bytea *result = static_cast<bytea *>(palloc(VARHDRSZ + size));
+	SET_VARSIZE(result, VARHDRSZ + size);
+	core::format_halfvec_binary(h->x, static_cast<Size>(h->dim),
+								reinterpret_cast<unsigned char *>(VARDATA(result)));
+	PG_RETURN_BYTEA_P(result);
 }
 
 /* halfvec(halfvec, typmod, explicit): the cast that enforces halfvec(n) */

@@ -12,6 +12,7 @@
 #include "core/vector_format.h"
 
 extern "C" {
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 }
 
@@ -72,6 +73,21 @@ char *format_text_floats(const float *x, int dim);
 int32 dims_typmod_in(ArrayType *array, const char *type);
 [[noreturn]] void report_parse_failure(const core::ParseResult &result, const char *text,
 									   const char *type);
+
+/* The binary form at a recv buffer's cursor: its bytes, as many as its
+ * header's dims of elements of element_bytes take (or all that is left),
+ * and the elements to make room for (1..16000). finish_binary_input
+ * reports a failed parse of them as type's, checks the modifier, and
+ * consumes the bytes. */
+struct BinaryInput
+{
+	const unsigned char *bytes;
+	Size length;
+	int capacity;
+};
+BinaryInput binary_input(StringInfo buf, Size element_bytes);
+void finish_binary_input(StringInfo buf, const BinaryInput &in, const core::ParseResult &parsed,
+						 int32 typmod, const char *type);
 
 /* subvector(v, start, count)'s slice of a dim-element vector: its first
  * element (0-based) in *first, its length returned; ERROR if empty. */

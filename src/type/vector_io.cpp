@@ -139,32 +139,48 @@ VECDB_FUNCTION(vector_typmod_in)
 	PG_RETURN_INT32(dims_typmod_in(PG_GETARG_ARRAYTYPE_P(0), "vector"));
 }
 
+namespace vecdb {
+
+BinaryInput
+binary_input(StringInfo buf, Size element_bytes)
+{
+	BinaryInput in;
+	in.bytes = reinterpret_cast<const unsigned char *>(buf->data + buf->cursor);
+	Size available = static_cast<Size>(buf->len - buf->cursor);
+	/* Consume exactly our bytes; PostgreSQL itself rejects leftovers. */
+	long dims = core::binary_dims(in.bytes, available);
+	in.length = available;
+	if (dims > 0 && 4 + element_bytes * static_cast<Size>(dims) < available)
+		in.length = 4 + element_bytes * static_cast<Size>(dims);
+	in.capacity = dims > 0 ? Min(static_cast<int>(dims), vector_max_dim) : 1;
+	return in;
+}
+
+void
+finish_binary_input(StringInfo buf, const BinaryInput &in, const core::ParseResult &parsed,
+					int32 typmod, const char *type)
+{
+	if (parsed.status == core::ParseStatus::bad_header)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("expected unused to be 0, not %d",
+							   static_cast<int16>((in.bytes[2] << 8) | in.bytes[3]))));
+	if (parsed.status != core::ParseStatus::ok)
+		report_parse_failure(parsed, "(binary)", type);
+	check_expected_dim(typmod, static_cast<int>(parsed.dims));
+	buf->cursor += static_cast<int>(in.length);
+}
+
+} // namespace vecdb
+
 /* vector_recv(internal, oid, typmod): int16 dims, int16 0, dims float4s */
 VECDB_FUNCTION(vector_recv)
 {
 	StringInfo buf = reinterpret_cast<StringInfo>(PG_GETARG_POINTER(0));
-	int32 typmod = PG_GETARG_INT32(2);
-	auto *bytes = reinterpret_cast<const unsigned char *>(buf->data + buf->cursor);
-	Size available = static_cast<Size>(buf->len - buf->cursor);
-
-	/* Consume exactly our bytes; PostgreSQL itself rejects leftovers. */
-	long dims = core::binary_dims(bytes, available);
-	Size length = available;
-	if (dims > 0 && core::binary_vector_size(static_cast<Size>(dims)) < available)
-		length = core::binary_vector_size(static_cast<Size>(dims));
-
-	Vector *result = new_vector(dims > 0 ? Min(static_cast<int>(dims), vector_max_dim) : 1);
+	BinaryInput in = binary_input(buf, sizeof(float));
+	Vector *result = new_vector(in.capacity);
 	core::ParseResult parsed =
-		core::parse_vector_binary(bytes, length, result->x, static_cast<Size>(result->dim));
-	if (parsed.status == core::ParseStatus::bad_header)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("expected unused to be 0, not %d",
-							   static_cast<int16>((bytes[2] << 8) | bytes[3]))));
-	if (parsed.status != core::ParseStatus::ok)
-		report_parse_failure(parsed, "(binary)", "vector");
-
-	check_expected_dim(typmod, result->dim);
-	buf->cursor += static_cast<int>(length);
+		core::parse_vector_binary(in.bytes, in.length, result->x, static_cast<Size>(in.capacity));
+	finish_binary_input(buf, in, parsed, PG_GETARG_INT32(2), "vector");
 	PG_RETURN_VECTOR_P(result);
 }
 

@@ -401,6 +401,32 @@ for my $n (1 .. $n_binary)
 	push @binary, [ "random $n", copy_file([ 1, $field, $len ]), rand() < 0.8 ? 'hb' : 'hb3' ];
 }
 
+# halfvec's binary form (2-byte elements), corrupted the same ways, into
+# table hh: every file must load valid halfvecs or raise an expected error
+sub half_field
+{
+	my ($dims, $reserved, @bits) = @_;
+	return pack('n n', $dims & 0xffff, $reserved & 0xffff) . pack('n*', @bits);
+}
+push @binary, [ 'valid halfvec', copy_file([ 1, half_field(3, 0, 0x3c00, 0x4000, 0xc200) ]), 'hh' ];
+for my $n (1 .. $n_binary / 4)
+{
+	my $dims = 1 + int(rand(6));
+	my $field = half_field($dims, 0, map { int(rand(65536)) & 0x7bff } 1 .. $dims);
+	my $len = undef;
+	my $what = int(rand(5));
+	if ($what == 0) { substr($field, int(rand(length $field)), 1) = chr(int(rand(256))); }
+	elsif ($what == 1) { substr($field, 0, 2) = pack('n', int(rand(65536))); }
+	elsif ($what == 2) { substr($field, 2, 2) = pack('n', int(rand(65536))); }
+	elsif ($what == 3)    # a NaN or infinity half somewhere
+	{
+		my @pat = (0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xffff);
+		substr($field, 4 + 2 * int(rand($dims)), 2) = pack('n', $pat[ rand @pat ]);
+	}
+	else { $len = length($field) + int(rand(5)) - 2; $len = 0 if $len < 0; }
+	push @binary, [ "random halfvec $n", copy_file([ 1, $field, $len ]), 'hh' ];
+}
+
 for my $i (0 .. $#binary)
 {
 	open my $fh, '>:raw', "$tmp/bin_$i.copy" or die $!;
@@ -411,19 +437,21 @@ for my $i (0 .. $#binary)
 $node->safe_psql('postgres', qq{
 	CREATE TABLE hb (id int, v vector);
 	CREATE TABLE hb3 (id int, v vector(3));
+	CREATE TABLE hh (id int, v halfvec);
 	CREATE TABLE bin_outcomes (n int, state text, detail text);
 	CREATE FUNCTION try_binary(n int, target text) RETURNS void LANGUAGE plpgsql AS \$\$
 	DECLARE
 		st text;
 		detail text;
 		bad int;
+		typ text := CASE WHEN target = 'hh' THEN 'halfvec' ELSE 'vector' END;
 	BEGIN
 		BEGIN
 			EXECUTE format('COPY %I FROM %L (FORMAT binary)', target, '$tmp/bin_' || n || '.copy');
 			EXECUTE format('SELECT count(*) FROM %I
 			                WHERE v IS NOT NULL AND (vector_dims(v) NOT BETWEEN 1 AND 16000
-			                   OR vector_send(v::text::vector) <> vector_send(v)
-			                   OR (%L = ''hb3'' AND vector_dims(v) <> 3))', target, target)
+			                   OR %s_send(v::text::%s) <> %s_send(v)
+			                   OR (%L = ''hb3'' AND vector_dims(v) <> 3))', target, typ, typ, typ, target)
 				INTO bad;
 			st := CASE WHEN bad = 0 THEN 'ok' ELSE 'bad' END;
 			detail := bad || ' invalid vectors loaded';
@@ -464,6 +492,7 @@ is($bret, 0, 'every binary COPY file tried') or diag($berr);
 		'NaN'                  => '22000',
 		'Infinity'             => '22000',
 		'wrong dims vector(3)' => '22000',
+		'valid halfvec'        => 'ok',
 	);
 	my @wrong_bin;
 	for my $name (sort keys %must_bin)
