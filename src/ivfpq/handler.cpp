@@ -98,9 +98,7 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 	double lists = Max(static_cast<double>(meta.lists), 1.0);
 	bool trained = (meta.flags & meta_trained) != 0;
 	bool flat = (meta.flags & meta_flat) != 0;
-	Shape shape{static_cast<int>(meta.dims), 1, 0, Metric::l2, trained};
-	shape.flat = flat;
-	SearchSettings settings = search_settings(shape);
+	SearchSettings settings = search_settings(flat);
 	double fraction = trained ? Min(1.0, settings.probes / lists) : 1.0;
 	double scanned = tuples * fraction;
 	/* an untrained index re-ranks every entry; a flat one none, its
@@ -147,9 +145,9 @@ const struct config_enum_entry flat_iterative_scan_options[] = {
 } // namespace
 
 SearchSettings
-search_settings(const Shape &s)
+search_settings(bool flat)
 {
-	if (!s.flat)
+	if (!flat)
 		return {probes, max_probes, iterative_scan, rerank_candidates};
 	SearchSettings out;
 	out.probes = index::pgvector_int("ivfflat.probes", flat_probes, 1, flat_max_lists);

@@ -356,9 +356,9 @@ extern int iterative_scan;    /* vecdb.ivfpq_iterative_scan */
 extern int max_probes;        /* vecdb.ivfpq_max_probes */
 void define_settings();
 void define_options();
-/* The search settings in force for an index of shape s: vecdb.ivfpq_*, or
- * for a flat one vecdb.ivfflat_* and pgvector's ivfflat.* names
- * (index/pgvector_names.h). rerank is ivfpq's alone. */
+/* The search settings in force: vecdb.ivfpq_*, or for a flat index
+ * vecdb.ivfflat_* and pgvector's ivfflat.* names (index/pgvector_names.h).
+ * rerank is ivfpq's alone. */
 struct SearchSettings
 {
 	int probes;
@@ -366,7 +366,7 @@ struct SearchSettings
 	int iterative_scan;
 	int rerank;
 };
-SearchSettings search_settings(const Shape &s);
+SearchSettings search_settings(bool flat);
 
 /* check.cpp: vecdb_index_check() of an ivfpq index. */
 void check_index(Relation heap, Relation index, pg::CheckReport &r);

@@ -467,11 +467,10 @@ next_row(IndexScanDesc scan, ScanState &st, Candidate *out)
 	for (;;)
 	{
 		/* candidates run out: the next lists first, whose entries may be
-		 * nearer than what waits re-ranked */
-		if (st.pool.empty() && st.ranked.empty() && st.model->shape.flat &&
-			probe_more(scan, st, st.settings.probes))
-			continue;
-		if (st.pool.empty() && !st.model->shape.flat && probe_more(scan, st, st.settings.probes))
+		 * nearer than what waits re-ranked (a flat list's rows are ranked
+		 * already: only once they are all returned) */
+		bool spent = st.pool.empty() && (!st.model->shape.flat || st.ranked.empty());
+		if (spent && probe_more(scan, st, st.settings.probes))
 			continue;
 		/*
 		 * strict_order waits until neither an estimate left nor a list not
@@ -554,7 +553,7 @@ void
 start(IndexScanDesc scan, ScanState &st)
 {
 	st.started = true;
-	st.settings = search_settings(st.model->shape);
+	st.settings = search_settings(st.model->shape.flat);
 	index::backend_counters.ivfpq_scans++;
 	if (st.fetch == nullptr && !st.model->shape.flat)
 		open_heap(scan, st);

@@ -36,6 +36,7 @@ Datum vector_mul(PG_FUNCTION_ARGS);
 Datum vector_cmp(PG_FUNCTION_ARGS);
 Datum vector_accum(PG_FUNCTION_ARGS);
 Datum vector_avg(PG_FUNCTION_ARGS);
+Datum vector_to_float4(PG_FUNCTION_ARGS);
 }
 
 using namespace vecdb;
@@ -222,11 +223,8 @@ VECDB_FUNCTION(array_to_halfvec)
 
 VECDB_FUNCTION(halfvec_to_float4)
 {
-	Vector *v = floats_of(PG_GETARG_HALFVEC_P(0));
-	Datum *elems = palloc_array(Datum, v->dim);
-	for (int i = 0; i < v->dim; i++)
-		elems[i] = Float4GetDatum(v->x[i]);
-	PG_RETURN_POINTER(construct_array_builtin(elems, v->dim, FLOAT4OID));
+	return DirectFunctionCall3(vector_to_float4, floats_datum(fcinfo, 0), PG_GETARG_DATUM(1),
+							   PG_GETARG_DATUM(2));
 }
 
 /* distances: the vector kernels over the float copies */
