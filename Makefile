@@ -115,9 +115,9 @@ FUZZ_CXX ?= clang++-14
 FUZZ_FLAGS = -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc
 FUZZ_TARGETS = $(patsubst test/fuzz/%.cpp,$(BUILD)/fuzz_%,$(wildcard test/fuzz/*.cpp))
 # The fuzzers exercise the parsers only, which need no kernels.
-FUZZ_CORE_SRCS = src/core/vector_format.cpp src/core/half.cpp
+FUZZ_CORE_SRCS = src/core/vector_format.cpp src/core/half.cpp src/core/sparse.cpp
 
-$(BUILD)/fuzz_%: test/fuzz/%.cpp $(FUZZ_CORE_SRCS) src/core/vector_format.h src/core/half.h | $(BUILD)
+$(BUILD)/fuzz_%: test/fuzz/%.cpp $(FUZZ_CORE_SRCS) src/core/vector_format.h src/core/half.h src/core/sparse.h | $(BUILD)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -DVECDB_FUZZ -o $@ $< $(FUZZ_CORE_SRCS)
 
 fuzz: $(FUZZ_TARGETS)

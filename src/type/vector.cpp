@@ -95,14 +95,14 @@ new_halfvec(int dim)
 }
 
 void
-check_dim(int dim, const char *type)
+check_dim(int dim, const char *type, int max_dims)
 {
 	if (dim < 1)
 		ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
 						errmsg("%s must have at least 1 dimension", type)));
-	if (dim > vector_max_dim)
+	if (dim > max_dims)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						errmsg("%s cannot have more than %d dimensions", type, vector_max_dim)));
+						errmsg("%s cannot have more than %d dimensions", type, max_dims)));
 }
 
 void

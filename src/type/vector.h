@@ -54,8 +54,9 @@ Vector *vector_arg_reusing_detoast(FunctionCallInfo fcinfo, int argno);
 
 /* ERRORs shared by every function that builds or combines vectors; type
  * is the SQL type the messages name ("vector", "halfvec"). */
-void check_dim(int dim, const char *type = "vector"); /* 1..16000 */
-void check_expected_dim(int32 typmod, int dim);       /* matches vector(n) */
+/* 1..max_dims */
+void check_dim(int dim, const char *type = "vector", int max_dims = vector_max_dim);
+void check_expected_dim(int32 typmod, int dim); /* matches vector(n) */
 void check_same_dims(int a, int b, const char *type);
 inline void
 check_same_dims(const Vector *a, const Vector *b)
@@ -70,7 +71,7 @@ void check_overflow(float result);                            /* arithmetic neve
  * raise it), floats into that form, and the (n) modifier. */
 float *parse_text_floats(const char *text, const char *type, int *dim);
 char *format_text_floats(const float *x, int dim);
-int32 dims_typmod_in(ArrayType *array, const char *type);
+int32 dims_typmod_in(ArrayType *array, const char *type, int32 max_dims = vector_max_dim);
 [[noreturn]] void report_parse_failure(const core::ParseResult &result, const char *text,
 									   const char *type);
 
@@ -96,6 +97,9 @@ int subvector_bounds(int dim, int64 start, int64 count, const char *type, int *f
 /* array_to_vector's work: a 1-D array of int4, float4, float8 or numeric
  * as floats, checked as type's cast checks it. */
 Vector *array_to_floats(ArrayType *array, int32 typmod, const char *type);
+/* Its first half, for any length: the elements as count palloc'd floats,
+ * each a number (check_element), the array 1-D and without NULLs. */
+float *array_elements_as_floats(ArrayType *array, const char *type, int *count);
 
 /*
  * halfvec: pgvector's half-precision vector, the same header with IEEE

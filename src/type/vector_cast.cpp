@@ -54,8 +54,8 @@ VECDB_FUNCTION(array_to_vector)
 	PG_RETURN_VECTOR_P(array_to_floats(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_INT32(1), "vector"));
 }
 
-Vector *
-vecdb::array_to_floats(ArrayType *array, int32 typmod, const char *vector_type)
+float *
+vecdb::array_elements_as_floats(ArrayType *array, const char *vector_type, int *count)
 {
 	Oid type = ARR_ELEMTYPE(array);
 
@@ -74,15 +74,28 @@ vecdb::array_to_floats(ArrayType *array, int32 typmod, const char *vector_type)
 	int n;
 	deconstruct_array(array, type, typlen, typbyval, typalign, &elems, nullptr, &n);
 
+	float *x = palloc_array(float, Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		x[i] = element_to_float(elems[i], type, vector_type);
+		check_element(x[i], vector_type);
+	}
+	pfree(elems);
+	*count = n;
+	return x;
+}
+
+Vector *
+vecdb::array_to_floats(ArrayType *array, int32 typmod, const char *vector_type)
+{
+	int n;
+	float *x = array_elements_as_floats(array, vector_type, &n);
 	check_dim(n, vector_type);
 	check_expected_dim(typmod, n);
 
 	Vector *result = new_vector(n);
-	for (int i = 0; i < n; i++)
-	{
-		result->x[i] = element_to_float(elems[i], type, vector_type);
-		check_element(result->x[i], vector_type);
-	}
+	memcpy(result->x, x, sizeof(float) * n);
+	pfree(x);
 	return result;
 }
 

@@ -92,7 +92,7 @@ format_text_floats(const float *x, int dim)
 }
 
 int32
-dims_typmod_in(ArrayType *array, const char *type)
+dims_typmod_in(ArrayType *array, const char *type, int32 max_dims)
 {
 	int n;
 	int32 *mods = ArrayGetIntegerTypmods(array, &n);
@@ -102,9 +102,9 @@ dims_typmod_in(ArrayType *array, const char *type)
 	if (mods[0] < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("dimensions for type %s must be at least 1", type)));
-	if (mods[0] > vector_max_dim)
+	if (mods[0] > max_dims)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("dimensions for type %s cannot exceed %d", type, vector_max_dim)));
+						errmsg("dimensions for type %s cannot exceed %d", type, max_dims)));
 	return mods[0];
 }
 

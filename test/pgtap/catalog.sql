@@ -11,7 +11,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(149);
+SELECT plan(165);
 
 -- ---------------------------------------------------------------------------
 -- the extension and the type
@@ -64,6 +64,28 @@ SELECT function_returns('binary_quantize', ARRAY['vector'], 'bit');
 SELECT has_type('halfvec', 'type halfvec exists');
 SELECT is((SELECT typstorage::text FROM pg_type WHERE typname = 'halfvec'), 'e',
 	'halfvec has STORAGE external');
+SELECT has_type('sparsevec', 'type sparsevec exists');
+SELECT is((SELECT typstorage::text FROM pg_type WHERE typname = 'sparsevec'), 'e',
+	'sparsevec has STORAGE external');
+SELECT is(format_type('sparsevec'::regtype, 30522), 'sparsevec(30522)',
+	'format_type shows sparsevec(30522)');
+SELECT has_operator('sparsevec'::name, '<->'::name, 'sparsevec'::name, 'double precision'::name, 'operator sparsevec <-> sparsevec returns double precision'::text);
+SELECT has_operator('sparsevec'::name, '<#>'::name, 'sparsevec'::name, 'double precision'::name, 'operator sparsevec <#> sparsevec returns double precision'::text);
+SELECT has_operator('sparsevec'::name, '<=>'::name, 'sparsevec'::name, 'double precision'::name, 'operator sparsevec <=> sparsevec returns double precision'::text);
+SELECT has_operator('sparsevec'::name, '<+>'::name, 'sparsevec'::name, 'double precision'::name, 'operator sparsevec <+> sparsevec returns double precision'::text);
+SELECT function_returns('l2_normalize', ARRAY['sparsevec'], 'sparsevec');
+SELECT cast_context_is('vector', 'sparsevec', 'implicit');
+SELECT cast_context_is('halfvec', 'sparsevec', 'implicit');
+SELECT cast_context_is('sparsevec', 'vector', 'assignment');
+SELECT cast_context_is('sparsevec', 'halfvec', 'assignment');
+SELECT cast_context_is('real[]', 'sparsevec', 'assignment');
+SELECT is((SELECT opc.opcname::text FROM pg_opclass opc JOIN pg_am am ON am.oid = opc.opcmethod
+	WHERE am.amname = 'btree' AND opc.opcdefault AND opc.opcintype = 'sparsevec'::regtype),
+	'sparsevec_ops', 'sparsevec_ops is the default btree opclass for sparsevec');
+SELECT throws_ok($$SELECT '{1:1,1:2}/3'::sparsevec$$, '22000',
+	'sparsevec indices must not contain duplicates', 'duplicate sparsevec index: 22000');
+SELECT throws_ok($$SELECT '{1:1}/3'::sparsevec <-> '{1:1}/4'$$, '22000',
+	'different sparsevec dimensions 3 and 4', 'sparsevec dimension mismatch: 22000');
 SELECT has_operator('halfvec'::name, '<->'::name, 'halfvec'::name, 'double precision'::name, 'operator halfvec <-> halfvec returns double precision'::text);
 SELECT function_returns('l2_norm', ARRAY['halfvec'], 'double precision');
 SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod

@@ -427,6 +427,47 @@ for my $n (1 .. $n_binary / 4)
 	push @binary, [ "random halfvec $n", copy_file([ 1, $field, $len ]), 'hh' ];
 }
 
+# sparsevec's binary form (int32 dims, nnz, 0, the indices from 0, the
+# values), corrupted in each of its fields, into table hs
+sub sparse_field
+{
+	my ($dims, $nnz, $unused, $indices, $values) = @_;
+	return pack('N N N', $dims & 0xffffffff, $nnz & 0xffffffff, $unused & 0xffffffff)
+	  . pack('N*', map { $_ & 0xffffffff } @$indices)
+	  . pack('N*', map { float_bits($_) } @$values);
+}
+my %sparse_known = (
+	'valid sparsevec'            => sparse_field(5, 2, 0, [ 1, 4 ], [ 1.5, -2 ]),
+	'empty sparsevec'            => sparse_field(7, 0, 0, [], []),
+	'sparsevec dims 0'           => sparse_field(0, 0, 0, [], []),
+	'sparsevec dims -1'          => sparse_field(-1, 0, 0, [], []),
+	'sparsevec nnz -1'           => sparse_field(5, -1, 0, [], []),
+	'sparsevec nnz over dims'    => sparse_field(1, 2, 0, [ 0, 1 ], [ 1, 1 ]),
+	'sparsevec nnz 16001'        => sparse_field(20000, 16001, 0, [], []),
+	'sparsevec unused 1'         => sparse_field(5, 1, 1, [0], [1]),
+	'sparsevec index 5 of 5'     => sparse_field(5, 1, 0, [5], [1]),
+	'sparsevec index -1'         => sparse_field(5, 1, 0, [-1], [1]),
+	'sparsevec unordered'        => sparse_field(5, 2, 0, [ 3, 1 ], [ 1, 1 ]),
+	'sparsevec duplicate'        => sparse_field(5, 2, 0, [ 1, 1 ], [ 1, 1 ]),
+	'sparsevec zero value'       => sparse_field(5, 2, 0, [ 1, 2 ], [ 1, 0 ]),
+	'sparsevec NaN'              => sparse_field(5, 1, 0, [1], ['NaN']),
+	'sparsevec nnz past the end' => sparse_field(5, 3, 0, [ 1, 2 ], [ 1, 1 ]),
+);
+push @binary, [ $_, copy_file([ 1, $sparse_known{$_} ]), 'hs' ] for sort keys %sparse_known;
+for my $n (1 .. $n_binary / 4)
+{
+	my $dims = 1 + int(rand(40));
+	my @idx = sort { $a <=> $b } keys %{ { map { int(rand($dims)) => 1 } 1 .. 1 + int(rand(4)) } };
+	my $field = sparse_field($dims, scalar @idx, 0, \@idx, [ map { 1 + rand(9) } @idx ]);
+	my $len = undef;
+	my $what = int(rand(4));
+	if ($what == 0) { substr($field, int(rand(length $field)), 1) = chr(int(rand(256))); }
+	elsif ($what == 1) { substr($field, 4 * int(rand(3)), 4) = pack('N', int(rand(2**32))); }
+	elsif ($what == 2) { substr($field, 12 + 4 * int(rand(@idx)), 4) = pack('N', int(rand(2**32))); }
+	else { $len = length($field) + int(rand(9)) - 4; $len = 0 if $len < 0; }
+	push @binary, [ "random sparsevec $n", copy_file([ 1, $field, $len ]), 'hs' ];
+}
+
 for my $i (0 .. $#binary)
 {
 	open my $fh, '>:raw', "$tmp/bin_$i.copy" or die $!;
@@ -438,20 +479,24 @@ $node->safe_psql('postgres', qq{
 	CREATE TABLE hb (id int, v vector);
 	CREATE TABLE hb3 (id int, v vector(3));
 	CREATE TABLE hh (id int, v halfvec);
+	CREATE TABLE hs (id int, v sparsevec);
 	CREATE TABLE bin_outcomes (n int, state text, detail text);
 	CREATE FUNCTION try_binary(n int, target text) RETURNS void LANGUAGE plpgsql AS \$\$
 	DECLARE
 		st text;
 		detail text;
 		bad int;
-		typ text := CASE WHEN target = 'hh' THEN 'halfvec' ELSE 'vector' END;
+		typ text := CASE target WHEN 'hh' THEN 'halfvec' WHEN 'hs' THEN 'sparsevec' ELSE 'vector' END;
+		-- a sparsevec has no vector_dims: its text round trip checks it
+		dims_wrong text := CASE target WHEN 'hs' THEN 'false'
+			WHEN 'hb3' THEN 'vector_dims(v) <> 3'
+			ELSE 'vector_dims(v) NOT BETWEEN 1 AND 16000' END;
 	BEGIN
 		BEGIN
 			EXECUTE format('COPY %I FROM %L (FORMAT binary)', target, '$tmp/bin_' || n || '.copy');
 			EXECUTE format('SELECT count(*) FROM %I
-			                WHERE v IS NOT NULL AND (vector_dims(v) NOT BETWEEN 1 AND 16000
-			                   OR %s_send(v::text::%s) <> %s_send(v)
-			                   OR (%L = ''hb3'' AND vector_dims(v) <> 3))', target, typ, typ, typ, target)
+			                WHERE v IS NOT NULL AND (%s
+			                   OR %s_send(v::text::%s) <> %s_send(v))', target, dims_wrong, typ, typ, typ)
 				INTO bad;
 			st := CASE WHEN bad = 0 THEN 'ok' ELSE 'bad' END;
 			detail := bad || ' invalid vectors loaded';
@@ -493,6 +538,21 @@ is($bret, 0, 'every binary COPY file tried') or diag($berr);
 		'Infinity'             => '22000',
 		'wrong dims vector(3)' => '22000',
 		'valid halfvec'        => 'ok',
+		'valid sparsevec'         => 'ok',
+		'empty sparsevec'         => 'ok',
+		'sparsevec dims 0'        => '22000',
+		'sparsevec dims -1'       => '22000',
+		'sparsevec nnz -1'        => '22000',
+		'sparsevec nnz over dims' => '54000',
+		'sparsevec nnz 16001'     => '54000',
+		'sparsevec unused 1'      => '22000',
+		'sparsevec index 5 of 5'  => '22000',
+		'sparsevec index -1'      => '22000',
+		'sparsevec unordered'     => '22000',
+		'sparsevec duplicate'     => '22000',
+		'sparsevec zero value'    => '22000',
+		'sparsevec NaN'           => '22000',
+		'sparsevec nnz past the end' => '08P01',
 	);
 	my @wrong_bin;
 	for my $name (sort keys %must_bin)

@@ -10,8 +10,10 @@
 # database, then the dump without its two lines about the vector
 # extension. Then:
 #
-#   - every statement runs (halfvec, ivfflat and bit quantization
-#     included);
+#   - every statement runs (halfvec, sparsevec, ivfflat and bit
+#     quantization included, and a GRANT on a sparsevec cast function);
+#   - the sparsevec rows come back as written, and an exact search over
+#     them by inner product agrees with the sums done in Perl;
 #   - every row is there, and each hnsw index (four opclasses, an
 #     expression index over subvector, WITH options) is used by its query
 #     and finds the exact top 10 of 20 queries at recall >= 0.95;
@@ -41,6 +43,26 @@ my @rows = map {
 	my $id = $_;
 	[ $id, $id % 5, '[' . join(',', map { sprintf('%.4f', rand() * 2 - 1) } 1 .. $dims) . ']' ]
 } 1 .. 2000;
+
+# SPLADE-like sparse rows: a few terms of BERT's 30,522, small integer
+# weights (so that every inner product is exact in float4 and the top 10
+# is unambiguous after the id tie-break)
+my @sparse = map {
+	my %t = map { (1 + int(rand(30522))) => 1 + int(rand(9)) } 1 .. 3 + int(rand(20));
+	\%t
+} 1 .. 200;
+sub sparse_text
+{
+	my ($t) = @_;
+	return '{' . join(',', map { "$_:$t->{$_}" } sort { $a <=> $b } keys %$t) . '}/30522';
+}
+sub sparse_dot
+{
+	my ($a, $b) = @_;
+	my $sum = 0;
+	$sum += $a->{$_} * ($b->{$_} // 0) for keys %$a;
+	return $sum;
+}
 
 my $dump = <<'SQL';
 --
@@ -107,6 +129,18 @@ CREATE TABLE public.half_documents (
 ALTER TABLE public.half_documents OWNER TO postgres;
 
 --
+-- Name: sparse_documents; Type: TABLE; Schema: public; Owner: postgres
+--
+
+CREATE TABLE public.sparse_documents (
+    id bigint NOT NULL,
+    terms public.sparsevec(30522)
+);
+
+
+ALTER TABLE public.sparse_documents OWNER TO postgres;
+
+--
 -- Name: nearest_to_origin; Type: VIEW; Schema: public; Owner: postgres
 --
 
@@ -131,6 +165,10 @@ SQL
 $dump .= join('', map { "$_->[0]\t$_->[1]\t$_->[2]\n" } @rows) . "\\.\n\n";
 $dump .= "COPY public.half_documents (id, embedding) FROM stdin;\n"
   . join('', map { "$_->[0]\t$_->[2]\n" } @rows[0 .. 499]) . "\\.\n\n";
+$dump .= "COPY public.sparse_documents (id, terms) FROM stdin;\n"
+  . join('', map { "$_\t" . sparse_text($sparse[$_]) . "\n" } 0 .. $#sparse) . "\\.\n\n";
+# as a Supabase dump grants on pgvector's functions
+$dump .= "GRANT ALL ON FUNCTION public.array_to_sparsevec(real[], integer, boolean) TO postgres;\n\n";
 $dump .= <<'SQL';
 
 --
@@ -294,6 +332,19 @@ is($node->safe_psql('migrated', "SET enable_seqscan = off; $half_q"),
 	$node->safe_psql('migrated', "SET enable_indexscan = off; $half_q"), 'and finds the exact top 10');
 is($node->safe_psql('migrated', "SELECT count(*) FROM vecdb_index_check('half_documents_embedding_idx')"),
 	'0', 'vecdb_index_check finds nothing wrong in the halfvec index');
+
+# the sparsevec table: every value as written, and an exact search by
+# inner product that agrees with the same sums done here
+is($node->safe_psql('migrated', q{SELECT string_agg(terms::text, ';' ORDER BY id) FROM sparse_documents}),
+	join(';', map { sparse_text($_) } @sparse), 'the sparsevec rows restored as written');
+{
+	my $q = $sparse[7];
+	my @expected = (sort { sparse_dot($sparse[$b], $q) <=> sparse_dot($sparse[$a], $q) || $a <=> $b } 0 .. $#sparse)[0 .. 9];
+	my $text = sparse_text($q);
+	is($node->safe_psql('migrated',
+			"SELECT string_agg(id::text, ',') FROM (SELECT id FROM sparse_documents ORDER BY terms <#> '$text', id LIMIT 10) s"),
+		join(',', @expected), 'an exact sparsevec search by inner product');
+}
 
 # the view over pgvector's operators and functions
 is($node->safe_psql('migrated', 'SELECT string_agg(id::text, \',\' ORDER BY distance) FROM nearest_to_origin'),
