@@ -28,6 +28,37 @@
 
 \echo Use "ALTER EXTENSION vecdb UPDATE TO '0.2.0'" to load this file. \quit
 
+-- Each operator class of a vecdb index names, as its support function 2,
+-- a function that tells the index the type the class indexes and the
+-- metric it ranks by (src/index/opclass.cpp): the index asks for nothing
+-- else. 0.1.0's classes gain theirs here.
+
+CREATE FUNCTION vector_l2_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION vector_ip_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION vector_cosine_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION vector_l1_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION halfvec_l2_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION halfvec_ip_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION halfvec_cosine_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION halfvec_l1_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+
+ALTER OPERATOR FAMILY vector_l2_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vector_l2_support(internal);
+ALTER OPERATOR FAMILY vector_ip_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vector_ip_support(internal);
+ALTER OPERATOR FAMILY vector_cosine_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vector_cosine_support(internal);
+ALTER OPERATOR FAMILY vector_l1_ops USING hnsw
+	ADD FUNCTION 2 (vector, vector) vector_l1_support(internal);
+ALTER OPERATOR FAMILY vector_l2_ops USING ivfpq
+	ADD FUNCTION 2 (vector, vector) vector_l2_support(internal);
+ALTER OPERATOR FAMILY vector_ip_ops USING ivfpq
+	ADD FUNCTION 2 (vector, vector) vector_ip_support(internal);
+ALTER OPERATOR FAMILY vector_cosine_ops USING ivfpq
+	ADD FUNCTION 2 (vector, vector) vector_cosine_support(internal);
+ALTER OPERATOR FAMILY vector_l1_ops USING ivfpq
+	ADD FUNCTION 2 (vector, vector) vector_l1_support(internal);
+
 CREATE FUNCTION binary_quantize(vector) RETURNS bit
 	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
@@ -70,22 +101,26 @@ COMMENT ON ACCESS METHOD ivfflat IS
 CREATE OPERATOR CLASS vector_l2_ops
 	DEFAULT FOR TYPE vector USING ivfflat AS
 	OPERATOR 1 <-> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vector_l2_squared_distance(vector, vector);
+	FUNCTION 1 vector_l2_squared_distance(vector, vector),
+	FUNCTION 2 vector_l2_support(internal);
 
 CREATE OPERATOR CLASS vector_ip_ops
 	FOR TYPE vector USING ivfflat AS
 	OPERATOR 1 <#> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 vector_negative_inner_product(vector, vector);
+	FUNCTION 1 vector_negative_inner_product(vector, vector),
+	FUNCTION 2 vector_ip_support(internal);
 
 CREATE OPERATOR CLASS vector_cosine_ops
 	FOR TYPE vector USING ivfflat AS
 	OPERATOR 1 <=> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 cosine_distance(vector, vector);
+	FUNCTION 1 cosine_distance(vector, vector),
+	FUNCTION 2 vector_cosine_support(internal);
 
 CREATE OPERATOR CLASS vector_l1_ops
 	FOR TYPE vector USING ivfflat AS
 	OPERATOR 1 <+> (vector, vector) FOR ORDER BY float_ops,
-	FUNCTION 1 l1_distance(vector, vector);
+	FUNCTION 1 l1_distance(vector, vector),
+	FUNCTION 2 vector_l1_support(internal);
 
 -- halfvec: vectors of half-precision elements (src/type/halfvec.cpp)
 
@@ -291,62 +326,74 @@ COMMENT ON FUNCTION vector_to_halfvec(vector, integer, boolean) IS
 CREATE OPERATOR CLASS halfvec_l2_ops
 	FOR TYPE halfvec USING hnsw AS
 	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec);
+	FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_l2_support(internal);
 
 CREATE OPERATOR CLASS halfvec_ip_ops
 	FOR TYPE halfvec USING hnsw AS
 	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec);
+	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+	FUNCTION 2 halfvec_ip_support(internal);
 
 CREATE OPERATOR CLASS halfvec_cosine_ops
 	FOR TYPE halfvec USING hnsw AS
 	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 cosine_distance(halfvec, halfvec);
+	FUNCTION 1 cosine_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_cosine_support(internal);
 
 CREATE OPERATOR CLASS halfvec_l1_ops
 	FOR TYPE halfvec USING hnsw AS
 	OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 l1_distance(halfvec, halfvec);
+	FUNCTION 1 l1_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_l1_support(internal);
 
 CREATE OPERATOR CLASS halfvec_l2_ops
 	FOR TYPE halfvec USING ivfpq AS
 	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec);
+	FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_l2_support(internal);
 
 CREATE OPERATOR CLASS halfvec_ip_ops
 	FOR TYPE halfvec USING ivfpq AS
 	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec);
+	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+	FUNCTION 2 halfvec_ip_support(internal);
 
 CREATE OPERATOR CLASS halfvec_cosine_ops
 	FOR TYPE halfvec USING ivfpq AS
 	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 cosine_distance(halfvec, halfvec);
+	FUNCTION 1 cosine_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_cosine_support(internal);
 
 CREATE OPERATOR CLASS halfvec_l1_ops
 	FOR TYPE halfvec USING ivfpq AS
 	OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 l1_distance(halfvec, halfvec);
+	FUNCTION 1 l1_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_l1_support(internal);
 
 CREATE OPERATOR CLASS halfvec_l2_ops
 	FOR TYPE halfvec USING ivfflat AS
 	OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec);
+	FUNCTION 1 halfvec_l2_squared_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_l2_support(internal);
 
 CREATE OPERATOR CLASS halfvec_ip_ops
 	FOR TYPE halfvec USING ivfflat AS
 	OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec);
+	FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec),
+	FUNCTION 2 halfvec_ip_support(internal);
 
 CREATE OPERATOR CLASS halfvec_cosine_ops
 	FOR TYPE halfvec USING ivfflat AS
 	OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 cosine_distance(halfvec, halfvec);
+	FUNCTION 1 cosine_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_cosine_support(internal);
 
 CREATE OPERATOR CLASS halfvec_l1_ops
 	FOR TYPE halfvec USING ivfflat AS
 	OPERATOR 1 <+> (halfvec, halfvec) FOR ORDER BY float_ops,
-	FUNCTION 1 l1_distance(halfvec, halfvec);
+	FUNCTION 1 l1_distance(halfvec, halfvec),
+	FUNCTION 2 halfvec_l1_support(internal);
 
 -- sparsevec: pgvector's sparse vectors (src/type/sparsevec.cpp,
 -- src/core/sparse.h)
@@ -493,3 +540,28 @@ CREATE OPERATOR CLASS sparsevec_ops
 COMMENT ON TYPE sparsevec IS
 	'sparse vector of float4 values, as {index:value,...}/dimensions, pgvector''s sparsevec';
 COMMENT ON FUNCTION l2_norm(sparsevec) IS 'the Euclidean norm of a sparsevec';
+
+-- pgvector's names that vecdb's own classes do not use, for pgvector
+-- dumps, which GRANT on every function of the extension (test/t/042)
+
+CREATE FUNCTION vector_spherical_distance(vector, vector) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION halfvec_spherical_distance(halfvec, halfvec) RETURNS float8
+	AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION hnswhandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME', 'hnsw_handler' LANGUAGE C;
+CREATE FUNCTION ivfflathandler(internal) RETURNS index_am_handler
+	AS 'MODULE_PATHNAME', 'ivfflat_handler' LANGUAGE C;
+CREATE FUNCTION hnsw_halfvec_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'pgvector_type_support' LANGUAGE C;
+CREATE FUNCTION hnsw_bit_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'pgvector_type_support' LANGUAGE C;
+CREATE FUNCTION hnsw_sparsevec_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'pgvector_type_support' LANGUAGE C;
+CREATE FUNCTION ivfflat_halfvec_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'pgvector_type_support' LANGUAGE C;
+CREATE FUNCTION ivfflat_bit_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'pgvector_type_support' LANGUAGE C;
+
+COMMENT ON FUNCTION vector_spherical_distance(vector, vector) IS
+	'the angle between two unit vectors, as a fraction of pi';

@@ -78,3 +78,8 @@ SELECT subvector('[1,2,3,4,5]'::vector, 2147483647, 2147483647);
 
 -- NULLs pass through (every function is strict)
 SELECT l2_distance(NULL::vector, '[1]'), vector_dims(NULL::vector), '[1]'::vector + NULL;
+
+-- pgvector's spherical distance: the angle between unit vectors over pi
+SELECT vector_spherical_distance('[1,0]', '[0,1]'), vector_spherical_distance('[1,0]', '[-1,0]'),
+	vector_spherical_distance('[1,0]', '[1,0]'), halfvec_spherical_distance('[0.6,0.8]', '[0.8,0.6]');
+SELECT vector_spherical_distance('[1,0]', '[1,0,0]');

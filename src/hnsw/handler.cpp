@@ -116,12 +116,6 @@ cost_estimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *start
 			 tuples * (cpu_index_tuple_cost + cpu_operator_cost);
 }
 
-bool
-validate(Oid opclass)
-{
-	return true;
-}
-
 } // namespace
 
 int ef_search = 40;
@@ -209,7 +203,7 @@ VECDB_FUNCTION(hnsw_handler)
 	am->amcostestimate = cost_estimate;
 	am->amoptions = parse_options;
 	am->ambuildphasename = phase_name;
-	am->amvalidate = validate;
+	am->amvalidate = vecdb::validate_vector_opclass;
 	am->ambeginscan = begin_scan;
 	am->amrescan = rescan;
 	am->amgettuple = get_tuple;

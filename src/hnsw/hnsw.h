@@ -179,6 +179,7 @@ struct Shape
 	Metric metric;
 	bool external = false; /* vectors out of line (see the top); set_layout */
 	Quantization quantization = Quantization::none;
+	InputType input = InputType::vector; /* the column's type: the opclass's */
 
 	bool quantized() const { return quantization == Quantization::sq8; }
 };
@@ -366,7 +367,7 @@ int max_level_for(const Shape &s);
 inline bool
 prepare_vector(const Shape &s, Datum value, float *out)
 {
-	return prepare_index_vector(s.metric, s.dims, value, out);
+	return prepare_index_vector(s.input, s.metric, s.dims, value, out);
 }
 /* A page header to trust: bounds in order, our special space, of kind. */
 bool page_is_sound(Page page, uint16 kind);

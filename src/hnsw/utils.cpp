@@ -68,6 +68,7 @@ read_shape(Relation index)
 	Shape s{static_cast<int>(meta->dims), meta->m, meta->ef_construction,
 			static_cast<Metric>(meta->metric)};
 	s.quantization = static_cast<Quantization>(meta->quantization);
+	s.input = opclass_support(index).input;
 	/* the version says whether there is a quantization, the field which */
 	bool quantized_ok = version == format_version_quantized
 							? meta->quantization == static_cast<uint8>(Quantization::sq8)
@@ -638,7 +639,9 @@ namespace vecdb::hnsw {
 Shape
 new_shape(Relation index)
 {
-	Shape s{index_dims(index), default_m, default_ef_construction, index_metric(index)};
+	const OpclassSupport &support = opclass_support(index);
+	Shape s{index_dims(index), default_m, default_ef_construction, support.metric};
+	s.input = support.input;
 	if (index->rd_options)
 	{
 		auto *opts = reinterpret_cast<Options *>(index->rd_options);

@@ -18,16 +18,6 @@ extern "C" {
 
 #include <cmath>
 
-extern "C" {
-Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
-Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
-Datum cosine_distance(PG_FUNCTION_ARGS);
-Datum l1_distance(PG_FUNCTION_ARGS);
-Datum halfvec_l2_squared_distance(PG_FUNCTION_ARGS);
-Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
-Datum halfvec_cosine_distance(PG_FUNCTION_ARGS);
-Datum halfvec_l1_distance(PG_FUNCTION_ARGS);
-}
 
 namespace vecdb {
 
@@ -71,7 +61,7 @@ new_vector_index_routine()
 {
 	IndexAmRoutine *am = makeNode(IndexAmRoutine);
 	am->amstrategies = 0;
-	am->amsupport = 1;
+	am->amsupport = opclass_support_proc;
 	am->amoptsprocnum = 0;
 	am->amcanorder = false;
 	am->amcanorderbyop = true;
@@ -102,38 +92,6 @@ new_vector_index_routine()
 	return am;
 }
 
-/*
- * The support function is recognised by address, so that searches call the
- * kernels directly instead of going through fmgr. A halfvec opclass names
- * its type's function; the index keeps floats either way.
- */
-core::Metric
-index_metric(Relation index)
-{
-	static const struct
-	{
-		PGFunction distance;
-		core::Metric metric;
-	} known[] = {
-		{vector_l2_squared_distance, core::Metric::l2},
-		{vector_negative_inner_product, core::Metric::inner_product},
-		{cosine_distance, core::Metric::cosine},
-		{l1_distance, core::Metric::l1},
-		{halfvec_l2_squared_distance, core::Metric::l2},
-		{halfvec_negative_inner_product, core::Metric::inner_product},
-		{halfvec_cosine_distance, core::Metric::cosine},
-		{halfvec_l1_distance, core::Metric::l1},
-	};
-	FmgrInfo *proc = index_getprocinfo(index, 1, 1);
-	for (Size i = 0; i < lengthof(known); i++)
-		if (proc->fn_addr == known[i].distance)
-			return known[i].metric;
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					errmsg("operator class of index \"%s\" has an unknown distance function",
-						   RelationGetRelationName(index))));
-	pg_unreachable();
-}
-
 int
 index_dims(Relation index)
 {
@@ -147,19 +105,22 @@ index_dims(Relation index)
 }
 
 bool
-prepare_index_vector(core::Metric metric, int dims, Datum value, float *out)
+prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value, float *out)
 {
-	/* vector and halfvec share their header: the size says which it is */
+	/* vector and halfvec share their header, and the size must agree with
+	 * the type the operator class names */
 	Vector *v = datum_get_vector(value);
 	check_expected_dim(dims, v->dim);
-	if (VARSIZE(v) == halfvec_size(v->dim))
-		core::halfs_to_floats(reinterpret_cast<HalfVector *>(v)->x, out, static_cast<Size>(dims));
-	else if (VARSIZE(v) == vector_size(v->dim))
-		memcpy(out, v->x, sizeof(float) * dims);
-	else
+	Size expected = input == InputType::halfvec ? halfvec_size(v->dim) : vector_size(v->dim);
+	if (v->dim < 1 || VARSIZE(v) != expected)
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-						errmsg("a value of %u bytes is no vector of %d dimensions",
-							   static_cast<unsigned>(VARSIZE(v)), v->dim)));
+						errmsg("a value of %u bytes is no %s of %d dimensions",
+							   static_cast<unsigned>(VARSIZE(v)),
+							   input == InputType::halfvec ? "halfvec" : "vector", v->dim)));
+	if (input == InputType::halfvec)
+		core::halfs_to_floats(reinterpret_cast<HalfVector *>(v)->x, out, static_cast<Size>(dims));
+	else
+		memcpy(out, v->x, sizeof(float) * dims);
 	if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value))
 		pfree(v);
 	if (core::metric_normalizes(metric))
@@ -179,6 +140,7 @@ struct HeapCheck
 {
 	pg::CheckReport *report;
 	const core::VisitedHash *indexed;
+	InputType input;
 	core::Metric metric;
 	int dims;
 	float *vector;
@@ -192,7 +154,7 @@ heap_row_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, 
 	if (isnull[0] || !alive || h->indexed->contains(heaptid_key(*tid)))
 		return;
 	/* a value the index skips by design (a zero vector under cosine) */
-	if (!prepare_index_vector(h->metric, h->dims, values[0], h->vector))
+	if (!prepare_index_vector(h->input, h->metric, h->dims, values[0], h->vector))
 		return;
 	pg::report(*h->report, ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
 			   "heap row is missing from the index");
@@ -208,7 +170,8 @@ check_heap_rows(Relation heap, Relation index, core::Metric metric, int dims,
 	info->ii_Concurrent = true; /* scan with our MVCC snapshot */
 	Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, nullptr, true, false);
-	HeapCheck h{&r, &indexed, metric, dims, static_cast<float *>(palloc(sizeof(float) * dims))};
+	HeapCheck h{&r,	  &indexed, opclass_support(index).input,
+				metric, dims, static_cast<float *>(palloc(sizeof(float) * dims))};
 	table_index_build_scan(heap, index, info, true, false, heap_row_callback, &h, scan);
 	UnregisterSnapshot(snapshot);
 }

@@ -21,24 +21,49 @@ namespace vecdb {
 /*
  * A new IndexAmRoutine with what every vecdb index can do: one vector
  * column, answering ORDER BY col <op> query and nothing else, support
- * function 1 naming the distance. The caller sets the entry points.
+ * function 1 naming the distance and 2 the operator class's facts. The
+ * caller sets the entry points.
  */
 IndexAmRoutine *new_vector_index_routine();
 
-/* The metric of the index's operator class (its support function 1). */
-core::Metric index_metric(Relation index);
+/* The type an index's column holds: how its values become the floats the
+ * index keeps. */
+enum class InputType : uint8
+{
+	vector,
+	halfvec,
+};
+
+/*
+ * What an operator class tells its index, through its support function 2
+ * (one a class: vector_l2_support(internal) for vector_l2_ops, and so on;
+ * opclass.cpp): the type it indexes and the metric it ranks by.
+ */
+struct OpclassSupport
+{
+	InputType input;
+	core::Metric metric;
+};
+constexpr uint16 opclass_support_proc = 2;
+
+/* The index's operator class's support; ERROR if it has none. */
+const OpclassSupport &opclass_support(Relation index);
+core::Metric index_metric(Relation index); /* its metric */
+
+/* amvalidate for every vecdb access method: support functions 1 and 2
+ * are there, 2 with the signature it is called with. */
+bool validate_vector_opclass(Oid opclass);
 
 /* The indexed column's dimensions: ERROR 42611 for a bare vector column. */
 int index_dims(Relation index);
 
 /*
- * The value to index, in dims floats at out: a unit vector for cosine.
- * False when it cannot be indexed (a zero vector under cosine); ERROR when
- * its dimensions are not dims. value is a vector or a halfvec (their
- * headers are the same, and the datum's size tells them apart): every
- * index keeps floats, so a halfvec index reads as a vector one.
+ * The value to index, a datum of type input, in dims floats at out: a
+ * unit vector for cosine. False when it cannot be indexed (a zero vector
+ * under cosine); ERROR when its dimensions are not dims. Every index keeps
+ * floats, so a halfvec index reads as a vector one.
  */
-bool prepare_index_vector(core::Metric metric, int dims, Datum value, float *out);
+bool prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value, float *out);
 
 /*
  * Parallel workers to request for a build over heap's rows. PostgreSQL's

@@ -50,6 +50,7 @@ constexpr int64 phase_filing = 4;
 struct BuildState
 {
 	Relation index;
+	InputType input;
 	Metric metric;
 	int dims;
 
@@ -87,7 +88,7 @@ bool
 prepare_row(BuildState *st, Datum value, float *out)
 {
 	MemoryContext old = MemoryContextSwitchTo(st->row_context);
-	bool usable = prepare_index_vector(st->metric, st->dims, value, out);
+	bool usable = prepare_index_vector(st->input, st->metric, st->dims, value, out);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->row_context);
 	return usable;
@@ -402,6 +403,7 @@ build(Relation heap, Relation index, IndexInfo *info)
 
 	BuildState st{};
 	st.index = index;
+	st.input = opclass_support(index).input;
 	st.metric = index_metric(index);
 	st.dims = index_dims(index);
 	st.row_context = AllocSetContextCreate(CurrentMemoryContext, "vecdb ivfpq build row",

@@ -212,7 +212,7 @@ insert(Relation index, Datum *values, bool *isnull, ItemPointer heaptid, Relatio
 	const Model &model = load_model(index);
 	const Shape &s = model.shape;
 	auto *vector = static_cast<float *>(palloc(sizeof(float) * s.dims));
-	if (prepare_index_vector(s.metric, s.dims, values[0], vector))
+	if (prepare_index_vector(s.input, s.metric, s.dims, values[0], vector))
 	{
 		if (!streaming(index, s))
 			insert_vector(index, model, vector, heaptid);

@@ -155,6 +155,7 @@ struct Shape
 	Metric metric;
 	bool trained;
 	bool flat = false; /* ivfflat: entries hold the vector, no codes */
+	InputType input = InputType::vector; /* the column's type: the opclass's */
 
 	/* Codes are of residuals from the centroid where the ranking distance
 	 * decomposes into per-sub-space tables around it (L2, inner product,

@@ -125,7 +125,7 @@ set_query(IndexScanDesc scan, ScanState &st)
 	if (key->sk_flags & SK_ISNULL)
 		return false;
 	const Shape &s = st.model->shape;
-	return prepare_index_vector(s.metric, s.dims, key->sk_argument, st.query.data());
+	return prepare_index_vector(s.input, s.metric, s.dims, key->sk_argument, st.query.data());
 }
 
 /*
@@ -357,7 +357,7 @@ exact_distance(IndexScanDesc scan, ScanState &st, ItemPointerData tid, float *ou
 		value = values[0];
 		isnull = nulls[0];
 	}
-	bool usable = !isnull && prepare_index_vector(s.metric, s.dims, value, st.vector.data());
+	bool usable = !isnull && prepare_index_vector(s.input, s.metric, s.dims, value, st.vector.data());
 	MemoryContextSwitchTo(old);
 	if (st.estate != nullptr)
 		ResetPerTupleExprContext(st.estate);

@@ -170,7 +170,9 @@ is_flat(Relation index)
 Shape
 new_shape(Relation index, int rows)
 {
-	Shape s{index_dims(index), 1, 0, index_metric(index), rows > 0};
+	const OpclassSupport &support = opclass_support(index);
+	Shape s{index_dims(index), 1, 0, support.metric, rows > 0};
+	s.input = support.input;
 	const Options *o = options_of(index);
 	s.flat = is_flat(index);
 	if (s.flat)
@@ -275,6 +277,7 @@ shape_of(Relation index, const MetaPage &meta)
 	Shape s{static_cast<int>(meta.dims), static_cast<int>(meta.lists), meta.m,
 			static_cast<Metric>(meta.metric), (meta.flags & meta_trained) != 0};
 	s.flat = (meta.flags & meta_flat) != 0;
+	s.input = opclass_support(index).input;
 	/* an ivfpq index's lists read as vectors, or the reverse, would be
 	 * read past their entries */
 	if (s.flat != is_flat(index))

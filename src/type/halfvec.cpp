@@ -25,6 +25,7 @@ Datum l2_distance(PG_FUNCTION_ARGS);
 Datum inner_product(PG_FUNCTION_ARGS);
 Datum cosine_distance(PG_FUNCTION_ARGS);
 Datum l1_distance(PG_FUNCTION_ARGS);
+Datum vector_spherical_distance(PG_FUNCTION_ARGS);
 Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);
 Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
 Datum vector_norm(PG_FUNCTION_ARGS);
@@ -252,6 +253,11 @@ VECDB_FUNCTION(halfvec_negative_inner_product)
 VECDB_FUNCTION(halfvec_cosine_distance)
 {
 	return call_pair(fcinfo, cosine_distance);
+}
+
+VECDB_FUNCTION(halfvec_spherical_distance)
+{
+	return call_pair(fcinfo, vector_spherical_distance);
 }
 
 VECDB_FUNCTION(halfvec_l1_distance)

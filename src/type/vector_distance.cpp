@@ -10,6 +10,7 @@
 #include "type/vector.h"
 #include "core/distance.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace vecdb;
@@ -74,6 +75,18 @@ VECDB_FUNCTION(cosine_distance)
 {
 	VectorPair p = get_pair(fcinfo);
 	PG_RETURN_FLOAT8(core::cosine_distance(p.a->x, p.b->x, dims(p)));
+}
+
+/*
+ * vector_spherical_distance(vector, vector): the angle between two unit
+ * vectors as a fraction of pi, pgvector's function of that name (its
+ * ivfflat classes name it; vecdb's do not, but dumps refer to it)
+ */
+VECDB_FUNCTION(vector_spherical_distance)
+{
+	VectorPair p = get_pair(fcinfo);
+	double dot = core::inner_product(p.a->x, p.b->x, dims(p));
+	PG_RETURN_FLOAT8(std::acos(std::clamp(dot, -1.0, 1.0)) / M_PI);
 }
 
 /* l1_distance(vector, vector): <+> */

@@ -114,6 +114,18 @@ like($fresh_objects, qr/operator <~>\(bit,bit\) -- hamming distance/, 'with the 
 is($node->safe_psql('updated', $objects), $fresh_objects, 'the updated database has the same objects and comments');
 is($node->safe_psql('updated', $functions), $node->safe_psql('fresh', $functions),
 	'and the same function definitions');
+# every operator class's support functions, 0.1.0's included: the
+# update gives those their function 2, as a fresh install declares it
+my $support = q{
+	SELECT format('%s %s %s(%s,%s) %s', a.amname, f.opfname, p.amprocnum,
+		p.amproclefttype::regtype, p.amprocrighttype::regtype, p.amproc::regprocedure)
+	FROM pg_amproc p JOIN pg_opfamily f ON f.oid = p.amprocfamily JOIN pg_am a ON a.oid = f.opfmethod
+	WHERE a.amname IN ('hnsw', 'ivfpq', 'ivfflat') ORDER BY 1};
+my $fresh_support = $node->safe_psql('fresh', $support);
+like($fresh_support, qr/^hnsw vector_l2_ops 2\(vector,vector\) vector_l2_support\(internal\)$/m,
+	'a fresh install gives each class its support function 2');
+is($node->safe_psql('updated', $support), $fresh_support,
+	'and the updated database has the same support functions');
 
 # no way back
 ($rc, $out, $err) = $node->psql('updated', "ALTER EXTENSION vecdb UPDATE TO '0.1.0'");

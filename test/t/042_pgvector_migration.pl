@@ -11,7 +11,8 @@
 # extension. Then:
 #
 #   - every statement runs (halfvec, sparsevec, ivfflat and bit
-#     quantization included, and a GRANT on a sparsevec cast function);
+#     quantization included, and GRANTs on functions only pgvector's own
+#     operator classes use);
 #   - the sparsevec rows come back as written, and an exact search over
 #     them by inner product agrees with the sums done in Perl;
 #   - every row is there, and each hnsw index (four opclasses, an
@@ -167,8 +168,16 @@ $dump .= "COPY public.half_documents (id, embedding) FROM stdin;\n"
   . join('', map { "$_->[0]\t$_->[2]\n" } @rows[0 .. 499]) . "\\.\n\n";
 $dump .= "COPY public.sparse_documents (id, terms) FROM stdin;\n"
   . join('', map { "$_\t" . sparse_text($sparse[$_]) . "\n" } 0 .. $#sparse) . "\\.\n\n";
-# as a Supabase dump grants on pgvector's functions
-$dump .= "GRANT ALL ON FUNCTION public.array_to_sparsevec(real[], integer, boolean) TO postgres;\n\n";
+# as a Supabase dump grants on every one of pgvector's functions, those
+# that only pgvector's own classes use among them
+$dump .= "GRANT ALL ON FUNCTION public.$_ TO postgres;\n" for (
+	'array_to_sparsevec(real[], integer, boolean)', 'hnswhandler(internal)',
+	'ivfflathandler(internal)',                     'hnsw_halfvec_support(internal)',
+	'hnsw_bit_support(internal)',                   'hnsw_sparsevec_support(internal)',
+	'ivfflat_halfvec_support(internal)',            'ivfflat_bit_support(internal)',
+	'vector_spherical_distance(public.vector, public.vector)',
+	'halfvec_spherical_distance(public.halfvec, public.halfvec)');
+$dump .= "\n";
 $dump .= <<'SQL';
 
 --
