@@ -18,7 +18,6 @@ extern "C" {
 
 #include <cmath>
 
-
 namespace vecdb {
 
 const struct config_enum_entry iterative_scan_options[] = {
@@ -47,7 +46,8 @@ build_workers(Relation heap, Relation index)
 	if (blocks < threshold)
 		return 0;
 	workers = 1;
-	for (double t = threshold * 3; blocks >= t && workers < max_parallel_maintenance_workers; t *= 3)
+	for (double t = threshold * 3; blocks >= t && workers < max_parallel_maintenance_workers;
+		 t *= 3)
 		workers++;
 	/* and plan_create_index_workers's: 32 MB of maintenance_work_mem for
 	 * each participant, the leader included */
@@ -170,8 +170,8 @@ check_heap_rows(Relation heap, Relation index, core::Metric metric, int dims,
 	info->ii_Concurrent = true; /* scan with our MVCC snapshot */
 	Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	TableScanDesc scan = table_beginscan_strat(heap, snapshot, 0, nullptr, true, false);
-	HeapCheck h{&r,	  &indexed, opclass_support(index).input,
-				metric, dims, static_cast<float *>(palloc(sizeof(float) * dims))};
+	HeapCheck h{&r,     &indexed, opclass_support(index).input,
+				metric, dims,     static_cast<float *>(palloc(sizeof(float) * dims))};
 	table_index_build_scan(heap, index, info, true, false, heap_row_callback, &h, scan);
 	UnregisterSnapshot(snapshot);
 }
