@@ -81,15 +81,10 @@ parse_vector_text(const char *text, float *out, std::size_t capacity) noexcept
 {
 	const char *p = skip_space(text);
 	if (*p != '[')
-		return failure(ParseStatus::syntax);
+		return failure(ParseStatus::no_open_bracket);
 	p = skip_space(p + 1);
-	if (*p == ']')
-	{
-		/* '[]' is its own error, but only if nothing follows it */
-		if (*skip_space(p + 1) != '\0')
-			return failure(ParseStatus::syntax);
+	if (*p == ']') /* whatever follows, as pgvector says */
 		return failure(ParseStatus::empty);
-	}
 
 	std::size_t dims = 0;
 	for (;;)
@@ -132,7 +127,7 @@ parse_vector_text(const char *text, float *out, std::size_t capacity) noexcept
 	}
 
 	if (*skip_space(p + 1) != '\0')
-		return failure(ParseStatus::syntax);
+		return failure(ParseStatus::junk_after);
 	return ParseResult{ParseStatus::ok, dims, 0, 0};
 }
 

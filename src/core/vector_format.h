@@ -26,14 +26,16 @@ constexpr std::size_t max_vector_dims = 16000;
 enum class ParseStatus
 {
 	ok,
-	syntax,        /* not of the form [x, y, ...] */
-	empty,         /* '[]': a vector needs one dimension at least */
-	too_many_dims, /* more than the caller's capacity */
-	out_of_range,  /* a number beyond float4's range */
-	nan,           /* NaN is not allowed in a vector */
-	infinite,      /* nor is +/-Infinity */
-	bad_header,    /* binary: non-zero reserved field */
-	bad_length,    /* binary: message shorter or longer than dims say */
+	syntax,          /* not of the form [x, y, ...] */
+	no_open_bracket, /* does not start with '[' */
+	junk_after,      /* something follows the closing ']' */
+	empty,           /* '[]': a vector needs one dimension at least */
+	too_many_dims,   /* more than the caller's capacity */
+	out_of_range,    /* a number beyond float4's range */
+	nan,             /* NaN is not allowed in a vector */
+	infinite,        /* nor is +/-Infinity */
+	bad_header,      /* binary: non-zero reserved field */
+	bad_length,      /* binary: message shorter or longer than dims say */
 };
 
 struct ParseResult

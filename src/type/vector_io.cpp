@@ -49,11 +49,20 @@ report_parse_failure(const core::ParseResult &result, const char *text, const ch
 							errmsg("insufficient data left in message")));
 			break;
 		case core::ParseStatus::syntax:
+		case core::ParseStatus::no_open_bracket:
+		case core::ParseStatus::junk_after:
 		case core::ParseStatus::ok:
 			break;
 	}
+	/* pgvector's details, for the two mistakes it names */
+	const char *detail = nullptr;
+	if (result.status == core::ParseStatus::no_open_bracket)
+		detail = "Vector contents must start with \"[\".";
+	else if (result.status == core::ParseStatus::junk_after)
+		detail = "Junk after closing right brace.";
 	ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					errmsg("invalid input syntax for type %s: \"%s\"", type, text)));
+					errmsg("invalid input syntax for type %s: \"%s\"", type, text),
+					detail ? errdetail("%s", detail) : 0));
 	pg_unreachable();
 }
 

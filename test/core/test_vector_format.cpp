@@ -21,9 +21,9 @@ namespace vecdb::core {
 void
 PrintTo(ParseStatus s, std::ostream *os)
 {
-	static const char *const names[] = {"ok",           "syntax", "empty",    "too_many_dims",
-										"out_of_range", "nan",    "infinite", "bad_header",
-										"bad_length"};
+	static const char *const names[] = {
+		"ok",           "syntax", "no_open_bracket", "junk_after", "empty",     "too_many_dims",
+		"out_of_range", "nan",    "infinite",        "bad_header", "bad_length"};
 	*os << names[static_cast<int>(s)];
 }
 } // namespace vecdb::core
@@ -129,10 +129,17 @@ TEST(TextFormat, OutOfRangePointsAtTheToken)
 
 TEST(TextFormat, SyntaxErrors)
 {
-	for (const char *text : {"1,2",   "[1,2",     "[1,,2]", "[1 2]", "[1,2]x", "[a]",     "",
-							 "[",     "]",        "[,]",    "[1,]",  "[,1]",   "[1]]",    "[[1]]",
-							 "[1;2]", "[1,2]  ,", "(1,2)",  "[1e]",  "[--1]",  "[1 ,, 2]"})
+	for (const char *text : {"[1,2", "[1,,2]", "[1 2]", "[a]", "[", "[,]", "[1,]", "[,1]", "[[1]]",
+							 "[1;2]", "[1e]", "[--1]", "[1 ,, 2]"})
 		EXPECT_EQ(text_status(text), ParseStatus::syntax) << "'" << text << "'";
+	/* the two that pgvector names in a DETAIL */
+	for (const char *text : {"1,2", "", "]", "(1,2)", "  {1}"})
+		EXPECT_EQ(text_status(text), ParseStatus::no_open_bracket) << "'" << text << "'";
+	for (const char *text : {"[1,2]x", "[1]]", "[1,2]  ,", "[1] [2]"})
+		EXPECT_EQ(text_status(text), ParseStatus::junk_after) << "'" << text << "'";
+	/* '[]' is the empty vector's error whatever follows, as in pgvector */
+	EXPECT_EQ(text_status("[]"), ParseStatus::empty);
+	EXPECT_EQ(text_status("[ ] x"), ParseStatus::empty);
 }
 
 TEST(TextFormat, TooManyDims)
