@@ -565,3 +565,21 @@ CREATE FUNCTION ivfflat_bit_support(internal) RETURNS internal
 
 COMMENT ON FUNCTION vector_spherical_distance(vector, vector) IS
 	'the angle between two unit vectors, as a fraction of pi';
+
+-- bit strings in hnsw: kept packed, 32 bits a slot, ranked by popcount
+-- (src/core/metric.h)
+
+CREATE FUNCTION bit_hamming_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION bit_jaccard_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE OPERATOR CLASS bit_hamming_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 hamming_distance(bit, bit),
+	FUNCTION 2 bit_hamming_support(internal);
+
+CREATE OPERATOR CLASS bit_jaccard_ops
+	FOR TYPE bit USING hnsw AS
+	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
+	FUNCTION 1 jaccard_distance(bit, bit),
+	FUNCTION 2 bit_jaccard_support(internal);

@@ -5,6 +5,11 @@
  * a quantity in the same order, so each metric uses the cheapest one: L2
  * squared for <->, -dot for <#>, -dot of unit vectors for <=> (the index
  * stores cosine vectors normalised), and L1 itself for <+>.
+ *
+ * hamming (<~>) and jaccard (<%>) rank bit strings, which an index keeps
+ * packed in the float slots a vector would use: 32 bits a slot, the last
+ * one padded with zeros (stored_floats). Their kernels read the slots as
+ * bytes (core/bits.h); nothing reads them as floats.
  */
 #pragma once
 
@@ -21,7 +26,10 @@ enum class Metric : std::uint8_t
 	inner_product = 1,
 	cosine = 2,
 	l1 = 3,
+	hamming = 4,
+	jaccard = 5,
 };
+constexpr Metric last_metric = Metric::jaccard;
 
 using DistanceFn = float (*)(const float *a, const float *b, std::size_t n) noexcept;
 
@@ -35,7 +43,21 @@ metric_normalizes(Metric metric)
 	return metric == Metric::cosine;
 }
 
-/* The SQL operator's value from a ranking distance. */
+/* Whether the metric ranks bit strings packed 32 bits a float slot. */
+constexpr bool
+metric_on_bits(Metric metric)
+{
+	return metric == Metric::hamming || metric == Metric::jaccard;
+}
+
+/* The float slots a value of dims dimensions (bits, for a bit string)
+ * takes in an index. */
+constexpr std::size_t
+stored_floats(Metric metric, std::size_t dims)
+{
+	return metric_on_bits(metric) ? (dims + 31) / 32 : dims;
+}
+
 /*
  * Distance order, NaN last: a damaged vector's NaN distance must not break
  * the strict weak order that std::sort and the std heaps rely on (with an
@@ -47,6 +69,7 @@ nearer(float a, float b)
 	return a < b || (std::isnan(b) && !std::isnan(a));
 }
 
+/* The SQL operator's value from a ranking distance. */
 inline double
 sql_distance(Metric metric, float ranking)
 {
@@ -59,6 +82,8 @@ sql_distance(Metric metric, float ranking)
 		case Metric::cosine:
 			return 1.0 + static_cast<double>(ranking);
 		case Metric::l1:
+		case Metric::hamming:
+		case Metric::jaccard:
 			return ranking;
 	}
 	return ranking;

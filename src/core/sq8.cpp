@@ -132,6 +132,9 @@ sq8_ranking_distance(Metric metric) noexcept
 			return negative_inner_product;
 		case Metric::l1:
 			return k.sq8_l1;
+		case Metric::hamming:
+		case Metric::jaccard:
+			break; /* bit strings are never quantized (hnsw's new_shape) */
 	}
 	return k.sq8_l2_squared;
 }

@@ -50,10 +50,10 @@ struct BuildState
 	Relation index;
 	Shape shape;
 	int level_cap;
-	double count;     /* rows the counting pass saw */
-	double indtuples; /* rows indexed */
+	double count;           /* rows the counting pass saw */
+	double indtuples;       /* rows indexed */
 	double on_pages_tuples; /* of them, inserted on pages */
-	double reltuples; /* heap rows seen (parallel build) */
+	double reltuples;       /* heap rows seen (parallel build) */
 	BuildGraph *graph;
 	Inserter *inserter;
 	bool on_pages;       /* the graph outgrew memory: inserting on pages */
@@ -100,7 +100,7 @@ write_meta(Relation index, const Shape &s, ForkNumber fork)
 	MetaPage *meta = meta_of(page);
 	meta->magic = meta_magic;
 	meta->version = s.quantized() ? format_version_quantized : format_version;
-	meta->dims = static_cast<uint32>(s.dims);
+	meta->dims = static_cast<uint32>(s.input_dims);
 	meta->m = static_cast<uint16>(s.m);
 	meta->ef_construction = static_cast<uint16>(s.ef_construction);
 	meta->metric = static_cast<uint8>(s.metric);
@@ -337,11 +337,10 @@ add_to_graph(BuildState *st, ItemPointer tid, int level)
 void
 notice_on_pages(double in_memory)
 {
-	ereport(NOTICE,
-			(errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
-					in_memory),
-			 errdetail("Building will take significantly more time."),
-			 errhint("Increase maintenance_work_mem to speed up builds.")));
+	ereport(NOTICE, (errmsg("hnsw graph no longer fits into maintenance_work_mem after %.0f tuples",
+							in_memory),
+					 errdetail("Building will take significantly more time."),
+					 errhint("Increase maintenance_work_mem to speed up builds.")));
 }
 
 /* From now on, rows go into the graph on pages, unlogged: the build logs
@@ -371,8 +370,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 			double u = 1.0 - pg_prng_double(&st->rng);
 			int level = core::hnsw::random_level(u, st->shape.m, st->level_cap);
 			bool write = false;
-			BuildGraph::AddResult r = st->shared ? add_shared(st, tid, level, &write)
-												 : add_to_graph(st, tid, level);
+			BuildGraph::AddResult r =
+				st->shared ? add_shared(st, tid, level, &write) : add_to_graph(st, tid, level);
 			MemoryContextSwitchTo(old);
 			if (st->shared == nullptr && r == BuildGraph::AddResult::full)
 			{
@@ -453,10 +452,10 @@ struct SharedBuild
 	double reltuples; /* sums over the participants */
 	double indtuples;
 	/* the graph outgrowing memory (see above), under mutex */
-	int adding;          /* participants inside BuildGraph::add */
-	bool graph_full;     /* no more adds: rows go on pages */
-	bool writer_chosen;  /* a participant is writing the graph out */
-	bool graph_written;  /* it is on pages */
+	int adding;         /* participants inside BuildGraph::add */
+	bool graph_full;    /* no more adds: rows go on pages */
+	bool writer_chosen; /* a participant is writing the graph out */
+	bool graph_written; /* it is on pages */
 	ConditionVariable written;
 	/* a ParallelTableScanDescData follows */
 };
@@ -554,9 +553,10 @@ participate(SharedBuild *sh, void *graph_memory, Relation heap, Relation index, 
 	sh->reltuples += reltuples;
 	sh->indtuples += st.indtuples;
 	SpinLockRelease(&sh->mutex);
-	ereport(DEBUG1, (errmsg_internal("hnsw build of \"%s\": the %s indexed %.0f rows, %.0f on pages",
-									 RelationGetRelationName(index), leader ? "leader" : "worker",
-									 st.indtuples, st.on_pages_tuples)));
+	ereport(DEBUG1,
+			(errmsg_internal("hnsw build of \"%s\": the %s indexed %.0f rows, %.0f on pages",
+							 RelationGetRelationName(index), leader ? "leader" : "worker",
+							 st.indtuples, st.on_pages_tuples)));
 	MemoryContextDelete(st.row_context);
 }
 

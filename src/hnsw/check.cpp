@@ -91,15 +91,16 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 			   meta.quantization, meta.version);
 		return false;
 	}
-	if (meta.dims < 1 || meta.dims > static_cast<uint32>(core::max_vector_dims) || meta.m < min_m ||
-		meta.m > max_m || meta.metric > static_cast<uint8>(Metric::l1) || meta.entry_level < -1 ||
-		meta.entry_level > max_level)
+	if (meta.dims < 1 || meta.m < min_m || meta.m > max_m ||
+		meta.metric > static_cast<uint8>(core::last_metric) || meta.entry_level < -1 ||
+		meta.entry_level > max_level ||
+		core::stored_floats(static_cast<Metric>(meta.metric), meta.dims) > core::max_vector_dims)
 	{
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has impossible parameters");
 		return false;
 	}
-	*shape = Shape{static_cast<int>(meta.dims), meta.m, meta.ef_construction,
-				   static_cast<Metric>(meta.metric)};
+	*shape =
+		shape_of_meta(meta.dims, meta.m, meta.ef_construction, static_cast<Metric>(meta.metric));
 	shape->quantization = quantization;
 	set_layout(*shape);
 	if (MAXALIGN(element_size(*shape, 0)) > max_element_size)
@@ -208,7 +209,8 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 					report(r, blkno, off, "vector code has a damaged header");
 				continue;
 			}
-			for (int i = 0; i < s.dims; i++)
+			/* bit strings are bits, not numbers */
+			for (int i = 0; !core::metric_on_bits(s.metric) && i < s.dims; i++)
 				if (!std::isfinite(e->vector[i]))
 				{
 					report(r, blkno, off, "vector holds a non-finite value");
@@ -238,7 +240,7 @@ check_chains(Relation index, const Shape &s, Report &r, Checking &c)
 				   ItemPointerGetOffsetNumberNoCheck(&where), problem);
 			continue;
 		}
-		for (int i = 0; i < s.dims; i++)
+		for (int i = 0; !core::metric_on_bits(s.metric) && i < s.dims; i++)
 			if (!std::isfinite(c.vector[i]))
 			{
 				report(r, ref_block(ref), ref_offset(ref), "vector holds a non-finite value");
@@ -336,7 +338,7 @@ check_index(Relation heap, Relation index, pg::CheckReport &r)
 	pg::guarded([&] { check_links_and_reach(index, s, entry, r, *c); });
 	tier::check(t, r, c->indexed);
 	tier::unlock_merges(t);
-	check_heap_rows(heap, index, s.metric, s.dims, c->indexed, r);
+	check_heap_rows(heap, index, s.metric, s.input_dims, c->indexed, r);
 }
 
 } // namespace vecdb::hnsw

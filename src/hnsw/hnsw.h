@@ -173,13 +173,14 @@ enum class Quantization : uint8
 /* The index's parameters, as the meta page records them. */
 struct Shape
 {
-	int dims;
+	int dims; /* float slots a vector takes: core::stored_floats of input_dims */
 	int m;
 	int ef_construction;
 	Metric metric;
 	bool external = false; /* vectors out of line (see the top); set_layout */
 	Quantization quantization = Quantization::none;
 	InputType input = InputType::vector; /* the column's type: the opclass's */
+	int input_dims = 0; /* the column's dimensions (bits, for bit), as the meta page keeps them */
 
 	bool quantized() const { return quantization == Quantization::sq8; }
 };
@@ -360,6 +361,8 @@ struct Entry
 Entry read_entry(Relation index);
 void init_page(Page page, uint16 flags);
 Shape read_shape(Relation index);
+/* The shape a meta page's fields give: dims is the column's dimensions. */
+Shape shape_of_meta(uint32 dims, int m, int ef_construction, Metric metric);
 /* The shape a new index gets from its column, opclass and options. */
 Shape new_shape(Relation index);
 int max_level_for(const Shape &s);
@@ -367,7 +370,7 @@ int max_level_for(const Shape &s);
 inline bool
 prepare_vector(const Shape &s, Datum value, float *out)
 {
-	return prepare_index_vector(s.input, s.metric, s.dims, value, out);
+	return prepare_index_vector(s.input, s.metric, s.input_dims, value, out);
 }
 /* A page header to trust: bounds in order, our special space, of kind. */
 bool page_is_sound(Page page, uint16 kind);
@@ -576,7 +579,7 @@ constexpr int chunk_min_floats = 64;
 inline tier::Tier
 tier_of(Relation index, const Shape &s)
 {
-	return {index, offsetof(MetaPage, tier), page_id, s.dims};
+	return {index, offsetof(MetaPage, tier), page_id, s.dims, core::metric_on_bits(s.metric)};
 }
 
 /* insert.cpp: put one vector into the graph on pages (aminsert with

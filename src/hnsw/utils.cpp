@@ -65,8 +65,8 @@ read_shape(Relation index)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
 	}
-	Shape s{static_cast<int>(meta->dims), meta->m, meta->ef_construction,
-			static_cast<Metric>(meta->metric)};
+	Shape s = shape_of_meta(meta->dims, meta->m, meta->ef_construction,
+							static_cast<Metric>(meta->metric));
 	s.quantization = static_cast<Quantization>(meta->quantization);
 	s.input = opclass_support(index).input;
 	/* the version says whether there is a quantization, the field which */
@@ -76,7 +76,7 @@ read_shape(Relation index)
 	set_layout(s);
 	UnlockReleaseBuffer(buf);
 	if (s.dims < 1 || s.dims > vector_max_dim || s.m < min_m || s.m > max_m ||
-		meta->metric > static_cast<uint8>(Metric::l1) || !quantized_ok ||
+		meta->metric > static_cast<uint8>(core::last_metric) || !quantized_ok ||
 		MAXALIGN(element_size(s, 0)) > max_element_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -637,10 +637,19 @@ init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const f
 namespace vecdb::hnsw {
 
 Shape
+shape_of_meta(uint32 dims, int m, int ef_construction, Metric metric)
+{
+	Shape s{static_cast<int>(core::stored_floats(metric, dims)), m, ef_construction, metric};
+	s.input_dims = static_cast<int>(dims);
+	return s;
+}
+
+Shape
 new_shape(Relation index)
 {
 	const OpclassSupport &support = opclass_support(index);
-	Shape s{index_dims(index), default_m, default_ef_construction, support.metric};
+	Shape s = shape_of_meta(static_cast<uint32>(index_dims(index)), default_m,
+							default_ef_construction, support.metric);
 	s.input = support.input;
 	if (index->rd_options)
 	{
@@ -652,14 +661,19 @@ new_shape(Relation index)
 	if (s.ef_construction < 2 * s.m)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("ef_construction must be greater than or equal to 2 * m")));
+	/* sq8 codes of bit strings would quantize the bytes as numbers */
+	if (s.quantized() && core::metric_on_bits(s.metric))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						errmsg("quantization = 'sq8' does not apply to bit strings"),
+						errhint("A bit string is already one bit a dimension.")));
 	/* Too wide to keep inline: the vectors go out of line, which every
 	 * dims the type allows fits; the links alone must still fit a page. */
 	set_layout(s);
 	if (s.dims > vector_max_dim || MAXALIGN(element_size(s, 0)) > max_element_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("an hnsw element of %d dimensions with m = %d does not fit a page", s.dims,
-						s.m),
+				 errmsg("an hnsw element of %d dimensions with m = %d does not fit a page",
+						s.input_dims, s.m),
 				 s.quantized() ? errhint("With quantization = 'sq8' the codes are kept inline: "
 										 "use fewer dimensions, a smaller m, or no quantization.")
 							   : 0));

@@ -40,6 +40,8 @@ VECDB_OPCLASS_SUPPORT(halfvec_l2_support, InputType::halfvec, Metric::l2)
 VECDB_OPCLASS_SUPPORT(halfvec_ip_support, InputType::halfvec, Metric::inner_product)
 VECDB_OPCLASS_SUPPORT(halfvec_cosine_support, InputType::halfvec, Metric::cosine)
 VECDB_OPCLASS_SUPPORT(halfvec_l1_support, InputType::halfvec, Metric::l1)
+VECDB_OPCLASS_SUPPORT(bit_hamming_support, InputType::bit, Metric::hamming)
+VECDB_OPCLASS_SUPPORT(bit_jaccard_support, InputType::bit, Metric::jaccard)
 
 extern "C" {
 Datum vector_l2_squared_distance(PG_FUNCTION_ARGS);

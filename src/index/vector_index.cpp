@@ -14,6 +14,7 @@ extern "C" {
 #include "optimizer/optimizer.h"
 #include "optimizer/paths.h"
 #include "utils/snapmgr.h"
+#include "utils/varbit.h"
 }
 
 #include <cmath>
@@ -104,9 +105,34 @@ index_dims(Relation index)
 	return typmod;
 }
 
+namespace {
+
+/* A bit string of dims bits, packed into out's float slots. */
+bool
+prepare_bits(int dims, Datum value, float *out)
+{
+	VarBit *bits = DatumGetVarBitP(value);
+	check_expected_dim(dims, VARBITLEN(bits));
+	if (VARBITLEN(bits) < 0 || VARSIZE(bits) < VARBITTOTALLEN(VARBITLEN(bits)))
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+						errmsg("a bit string of %u bytes does not hold its %d bits",
+							   static_cast<unsigned>(VARSIZE(bits)), VARBITLEN(bits))));
+	Size slots = core::stored_floats(core::Metric::hamming, static_cast<Size>(dims));
+	memset(out, 0, sizeof(float) * slots);
+	/* PostgreSQL keeps the last byte's unused bits zero */
+	memcpy(out, VARBITS(bits), VARBITBYTES(bits));
+	if (reinterpret_cast<Pointer>(bits) != DatumGetPointer(value))
+		pfree(bits);
+	return true;
+}
+
+} // namespace
+
 bool
 prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value, float *out)
 {
+	if (input == InputType::bit)
+		return prepare_bits(dims, value, out);
 	/* vector and halfvec share their header, and the size must agree with
 	 * the type the operator class names */
 	Vector *v = datum_get_vector(value);

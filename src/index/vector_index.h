@@ -32,6 +32,7 @@ enum class InputType : uint8
 {
 	vector,
 	halfvec,
+	bit, /* kept packed, 32 bits a float slot (core/metric.h) */
 };
 
 /*
@@ -58,10 +59,12 @@ bool validate_vector_opclass(Oid opclass);
 int index_dims(Relation index);
 
 /*
- * The value to index, a datum of type input, in dims floats at out: a
- * unit vector for cosine. False when it cannot be indexed (a zero vector
- * under cosine); ERROR when its dimensions are not dims. Every index keeps
- * floats, so a halfvec index reads as a vector one.
+ * The value to index, a datum of type input, in
+ * core::stored_floats(metric, dims) floats at out: a unit vector for
+ * cosine. False when it cannot be indexed (a zero vector under cosine);
+ * ERROR when its dimensions (bits, for bit) are not dims. Every index
+ * keeps floats, so a halfvec index reads as a vector one, and a bit string
+ * is packed into them.
  */
 bool prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value, float *out);
 

@@ -185,6 +185,9 @@ prepare_search(ScanState &st)
 		case Metric::l1:
 			model.pq->l1_table(st.query.data(), st.table.data());
 			break;
+		case Metric::hamming:
+		case Metric::jaccard:
+			break; /* never here: shape_of refuses them */
 	}
 }
 
@@ -357,7 +360,8 @@ exact_distance(IndexScanDesc scan, ScanState &st, ItemPointerData tid, float *ou
 		value = values[0];
 		isnull = nulls[0];
 	}
-	bool usable = !isnull && prepare_index_vector(s.input, s.metric, s.dims, value, st.vector.data());
+	bool usable =
+		!isnull && prepare_index_vector(s.input, s.metric, s.dims, value, st.vector.data());
 	MemoryContextSwitchTo(old);
 	if (st.estate != nullptr)
 		ResetPerTupleExprContext(st.estate);

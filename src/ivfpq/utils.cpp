@@ -173,6 +173,12 @@ new_shape(Relation index, int rows)
 	const OpclassSupport &support = opclass_support(index);
 	Shape s{index_dims(index), 1, 0, support.metric, rows > 0};
 	s.input = support.input;
+	/* k-means and codes are of numbers: bit strings go in hnsw */
+	if (core::metric_on_bits(support.metric))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s indexes do not hold bit strings", is_flat(index) ? "ivfflat" : "ivfpq"),
+				 errhint("Index bit strings with hnsw (bit_hamming_ops, bit_jaccard_ops).")));
 	const Options *o = options_of(index);
 	s.flat = is_flat(index);
 	if (s.flat)

@@ -107,6 +107,7 @@ struct Tier
 	Size meta_offset; /* of TierMeta within the meta page's contents */
 	uint16 page_id;
 	int dims;
+	bool bits = false; /* the vectors are bit strings (core/metric.h), not numbers */
 };
 
 /* The tier of an index, where its access method says it is

@@ -11,7 +11,7 @@
 \pset pager off
 
 BEGIN;
-SELECT plan(165);
+SELECT plan(167);
 
 -- ---------------------------------------------------------------------------
 -- the extension and the type
@@ -91,6 +91,12 @@ SELECT function_returns('l2_norm', ARRAY['halfvec'], 'double precision');
 SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 	WHERE c.opcname LIKE 'halfvec\_%\_ops' AND a.amname IN ('hnsw', 'ivfflat', 'ivfpq')), 12,
 	'halfvec_{l2,ip,cosine,l1}_ops for hnsw, ivfflat and ivfpq');
+SELECT is((SELECT array_agg(c.opcname::text ORDER BY c.opcname) FROM pg_opclass c
+	JOIN pg_am a ON a.oid = c.opcmethod WHERE a.amname = 'hnsw' AND c.opcintype = 'bit'::regtype),
+	ARRAY['bit_hamming_ops', 'bit_jaccard_ops'], 'hnsw has pgvector''s two opclasses for bit');
+SELECT is((SELECT bool_and(amvalidate(c.oid)) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+	WHERE a.amname IN ('hnsw', 'ivfflat', 'ivfpq')), true,
+	'every vecdb opclass has its support function 2');
 SELECT is((SELECT count(*)::int FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
 	WHERE a.amname = 'ivfflat'), 8, 'ivfflat has the vector and halfvec operator classes');
 SELECT function_returns('hamming_distance', ARRAY['bit', 'bit'], 'double precision');

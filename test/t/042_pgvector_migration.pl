@@ -13,6 +13,8 @@
 #   - every statement runs (halfvec, sparsevec, ivfflat and bit
 #     quantization included, and GRANTs on functions only pgvector's own
 #     operator classes use);
+#   - an hnsw bit_hamming_ops index over binary_quantize answers as near
+#     as exact;
 #   - the sparsevec rows come back as written, and an exact search over
 #     them by inner product agrees with the sums done in Perl;
 #   - every row is there, and each hnsw index (four opclasses, an
@@ -245,6 +247,13 @@ CREATE INDEX documents_bits ON public.documents USING btree (((public.binary_qua
 
 
 --
+-- Name: documents_bits_hnsw; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX documents_bits_hnsw ON public.documents USING hnsw (((public.binary_quantize(embedding))::bit(8)) public.bit_hamming_ops);
+
+
+--
 -- Name: documents_head; Type: INDEX; Schema: public; Owner: postgres
 --
 
@@ -276,7 +285,7 @@ is_deeply(
 
 is($node->safe_psql('migrated', 'SELECT count(*) FROM public.documents'), '2000', 'every row restored');
 is($node->safe_psql('migrated', q{SELECT count(*) FROM pg_indexes WHERE tablename = 'documents'}),
-	'9', 'the primary key, two btrees, five hnsw indexes and the ivfflat one');
+	'10', 'the primary key, two btrees, six hnsw indexes (one over bit) and the ivfflat one');
 
 # each hnsw index: its query uses it and finds the exact answer
 my %index_query = (
@@ -341,6 +350,17 @@ is($node->safe_psql('migrated', "SET enable_seqscan = off; $half_q"),
 	$node->safe_psql('migrated', "SET enable_indexscan = off; $half_q"), 'and finds the exact top 10');
 is($node->safe_psql('migrated', "SELECT count(*) FROM vecdb_index_check('half_documents_embedding_idx')"),
 	'0', 'vecdb_index_check finds nothing wrong in the halfvec index');
+
+# the hnsw index over binary_quantize: used, and no farther than exact
+{
+	my $q = "(binary_quantize(embedding)::bit(8)) <~> binary_quantize('$queries[0]'::vector)::bit(8)";
+	like($node->safe_psql('migrated', "SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT id FROM documents ORDER BY $q LIMIT 10"),
+		qr/Index Scan using documents_bits_hnsw/, 'the bit_hamming_ops index answers its query');
+	my $kth = "SELECT max(d) FROM (SELECT $q AS d FROM documents ORDER BY $q LIMIT 10) s";
+	is($node->safe_psql('migrated', "SET enable_seqscan = off; $kth"),
+		$node->safe_psql('migrated', "SET enable_indexscan = off; $kth"),
+		'and its 10 nearest are as near as the exact 10');
+}
 
 # the sparsevec table: every value as written, and an exact search by
 # inner product that agrees with the same sums done here
