@@ -117,7 +117,7 @@ FUZZ_TARGETS = $(patsubst test/fuzz/%.cpp,$(BUILD)/fuzz_%,$(wildcard test/fuzz/*
 # The fuzzers exercise the parsers only, which need no kernels.
 FUZZ_CORE_SRCS = src/core/vector_format.cpp src/core/half.cpp src/core/sparse.cpp
 
-$(BUILD)/fuzz_%: test/fuzz/%.cpp $(FUZZ_CORE_SRCS) src/core/vector_format.h src/core/half.h src/core/sparse.h | $(BUILD)
+$(BUILD)/fuzz_%: test/fuzz/%.cpp $(FUZZ_CORE_SRCS) src/core/vector_format.h src/core/half.h src/core/sparse.h src/core/wire.h | $(BUILD)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -DVECDB_FUZZ -o $@ $< $(FUZZ_CORE_SRCS)
 
 fuzz: $(FUZZ_TARGETS)

@@ -2,6 +2,7 @@
  * sparse.cpp: sparse vectors' distances, order and formats (sparse.h).
  */
 #include "core/sparse.h"
+#include "core/wire.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +12,10 @@
 #include <cstring>
 
 namespace vecdb::core {
+
+using wire::load_be32;
+using wire::skip_space;
+using wire::store_be32;
 
 namespace {
 
@@ -142,20 +147,6 @@ check_sparse(SparseView v, std::int32_t dims, bool zeros_allowed) noexcept
 
 namespace {
 
-bool
-is_space(char c) noexcept
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-const char *
-skip_space(const char *p) noexcept
-{
-	while (is_space(*p))
-		p++;
-	return p;
-}
-
 SparseTextResult
 text_failure(SparseTextStatus status, std::size_t offset = 0, std::size_t length = 0) noexcept
 {
@@ -267,22 +258,6 @@ parse_sparse_text(const char *text, SparsePair *out, std::size_t capacity) noexc
 /* ---- binary ---- */
 
 namespace {
-
-std::uint32_t
-load_be32(const unsigned char *p) noexcept
-{
-	return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
-		   std::uint32_t(p[3]);
-}
-
-void
-store_be32(unsigned char *p, std::uint32_t v) noexcept
-{
-	p[0] = static_cast<unsigned char>(v >> 24);
-	p[1] = static_cast<unsigned char>(v >> 16);
-	p[2] = static_cast<unsigned char>(v >> 8);
-	p[3] = static_cast<unsigned char>(v);
-}
 
 std::int32_t
 load_int32(const unsigned char *p) noexcept

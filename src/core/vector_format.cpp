@@ -6,6 +6,7 @@
  * accepts (so '1', '-2.5', '3e-7', '0x1p3' all work, as they do in float4).
  */
 #include "core/vector_format.h"
+#include "core/wire.h"
 #include "core/half.h"
 
 #include <cerrno>
@@ -15,22 +16,11 @@
 
 namespace vecdb::core {
 
+using wire::load_be32;
+using wire::skip_space;
+using wire::store_be32;
+
 namespace {
-
-/* The C locale's isspace(), which is what PostgreSQL's scanners use. */
-bool
-is_space(char c) noexcept
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-const char *
-skip_space(const char *p) noexcept
-{
-	while (is_space(*p))
-		p++;
-	return p;
-}
 
 ParseResult
 failure(ParseStatus status, std::size_t offset = 0, std::size_t length = 0) noexcept
@@ -47,22 +37,6 @@ check_element(float value) noexcept
 	if (std::isinf(value))
 		return ParseStatus::infinite;
 	return ParseStatus::ok;
-}
-
-std::uint32_t
-load_be32(const unsigned char *p) noexcept
-{
-	return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
-		   std::uint32_t(p[3]);
-}
-
-void
-store_be32(unsigned char *p, std::uint32_t v) noexcept
-{
-	p[0] = static_cast<unsigned char>(v >> 24);
-	p[1] = static_cast<unsigned char>(v >> 16);
-	p[2] = static_cast<unsigned char>(v >> 8);
-	p[3] = static_cast<unsigned char>(v);
 }
 
 } // namespace
