@@ -157,7 +157,12 @@ dense_of(SparseVector *s)
 	Vector *v = new_vector(s->dim);
 	const float *values = sparse_values(s);
 	for (int i = 0; i < s->nnz; i++)
+	{
+		/* input checks every index, but a damaged value on disk is read too */
+		if (s->indices[i] < 0 || s->indices[i] >= s->dim)
+			report_fault(core::SparseFault::index_out_of_bounds);
 		v->x[s->indices[i]] = values[i];
+	}
 	return v;
 }
 

@@ -10,12 +10,14 @@
 # no shutdown checkpoint) while all of that runs, and restarted, so
 # recovery replays the index's WAL. Then:
 #
-#   - vecdb_index_check finds no problem;
+#   - vecdb_index_check finds no problem in the index, nor in an hnsw
+#     bit_hamming_ops index over binary_quantize(v) beside it;
 #   - every acknowledged row is in the table;
 #   - each committed row (those acknowledged, plus a random sample of the
 #     rest, most of them written by the crashed run) is the nearest
-#     neighbour of its own vector through the index, for at least 98% of
-#     them, and no such query fails;
+#     neighbour of its own vector through the index, and finds a code at
+#     distance 0 through the bit index, for at least 98% of them, and no
+#     such query fails;
 #   - after more inserts, deletes and a VACUUM the same holds.
 #
 # Vectors are uniform random, so no two are equal and a row's own vector
@@ -53,6 +55,9 @@ $node->safe_psql('postgres', "SELECT setseed(0.005); INSERT INTO items (v) SELEC
 	  . "ARRAY(SELECT random() - 0.5 FROM generate_series(1, $dims) WHERE i > 0)::real[]::vector"
 	  . " FROM generate_series(1, 2000) i");
 $node->safe_psql('postgres', 'CREATE INDEX idx ON items USING hnsw (v vector_l2_ops)');
+# and pgvector's binary quantization beside it, WAL-logged the same way
+$node->safe_psql('postgres',
+	"CREATE INDEX idx_bits ON items USING hnsw ((binary_quantize(v)::bit($dims)) bit_hamming_ops)");
 my $seeded_max = $node->safe_psql('postgres', 'SELECT max(id) FROM items');
 
 # The self-lookup: for each row of ids, is it the nearest neighbour of its
@@ -70,6 +75,11 @@ BEGIN
 		n_tried := n_tried + 1;
 		BEGIN
 			SELECT i.id INTO got FROM items i ORDER BY i.v <-> r.v LIMIT 1;
+			-- and through the bit index: a code at distance 0, its own or an equal one
+			IF (SELECT binary_quantize(i.v)::bit(32) <~> binary_quantize(r.v)::bit(32) FROM items i
+				ORDER BY binary_quantize(i.v)::bit(32) <~> binary_quantize(r.v)::bit(32) LIMIT 1) <> 0 THEN
+				got := NULL;
+			END IF;
 			IF got = r.id THEN
 				n_found := n_found + 1;
 			ELSE
@@ -154,10 +164,13 @@ sub step
 sub index_sound
 {
 	my ($when) = @_;
-	is($node->safe_psql('postgres', q{SELECT count(*) FROM vecdb_index_check('idx')}),
-		'0', "vecdb_index_check returns 0 rows $when")
-	  or diag $node->safe_psql('postgres',
-		"SELECT blkno, offnum, problem FROM vecdb_index_check('idx') LIMIT 20");
+	for my $index ('idx', 'idx_bits')
+	{
+		is($node->safe_psql('postgres', qq{SELECT count(*) FROM vecdb_index_check('$index')}),
+			'0', "vecdb_index_check($index) returns 0 rows $when")
+		  or diag $node->safe_psql('postgres',
+			"SELECT blkno, offnum, problem FROM vecdb_index_check('$index') LIMIT 20");
+	}
 }
 
 step('index check after recovery', sub { index_sound('after recovery') });
@@ -176,6 +189,11 @@ step('plan of the self-lookup', sub {
 			EXPLAIN (COSTS OFF) SELECT i.id FROM items i
 			ORDER BY i.v <-> (SELECT v FROM items WHERE id = 1) LIMIT 1}),
 		qr/Index Scan using idx on items/, 'the self-lookup is an index scan');
+		like(
+		$node->safe_psql('postgres', q{SET enable_seqscan = off;
+			EXPLAIN (COSTS OFF) SELECT i.id FROM items i
+			ORDER BY binary_quantize(i.v)::bit(32) <~> B'1' LIMIT 1}),
+		qr/Index Scan using idx_bits on items/, 'and so is the bit one');
 });
 
 # ids to look up: the acknowledged ones, a random sample of the rows the
