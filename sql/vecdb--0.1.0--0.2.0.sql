@@ -583,3 +583,35 @@ CREATE OPERATOR CLASS bit_jaccard_ops
 	OPERATOR 1 <%> (bit, bit) FOR ORDER BY float_ops,
 	FUNCTION 1 jaccard_distance(bit, bit),
 	FUNCTION 2 bit_jaccard_support(internal);
+
+-- sparsevec in hnsw, kept dense: columns of at most 16,000 dimensions
+-- (src/index/vector_index.cpp)
+
+CREATE FUNCTION sparsevec_l2_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION sparsevec_ip_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION sparsevec_cosine_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+CREATE FUNCTION sparsevec_l1_support(internal) RETURNS internal AS 'MODULE_PATHNAME' LANGUAGE C;
+
+CREATE OPERATOR CLASS sparsevec_l2_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <-> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 sparsevec_l2_squared_distance(sparsevec, sparsevec),
+	FUNCTION 2 sparsevec_l2_support(internal);
+
+CREATE OPERATOR CLASS sparsevec_ip_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <#> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 sparsevec_negative_inner_product(sparsevec, sparsevec),
+	FUNCTION 2 sparsevec_ip_support(internal);
+
+CREATE OPERATOR CLASS sparsevec_cosine_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <=> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 cosine_distance(sparsevec, sparsevec),
+	FUNCTION 2 sparsevec_cosine_support(internal);
+
+CREATE OPERATOR CLASS sparsevec_l1_ops
+	FOR TYPE sparsevec USING hnsw AS
+	OPERATOR 1 <+> (sparsevec, sparsevec) FOR ORDER BY float_ops,
+	FUNCTION 1 l1_distance(sparsevec, sparsevec),
+	FUNCTION 2 sparsevec_l1_support(internal);

@@ -661,6 +661,15 @@ new_shape(Relation index)
 	if (s.ef_construction < 2 * s.m)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("ef_construction must be greater than or equal to 2 * m")));
+	/* kept dense, a sparse vector takes what a vector may */
+	if (s.input == InputType::sparsevec && s.input_dims > vector_max_dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("hnsw indexes sparsevec columns of at most %d dimensions, not %d",
+						vector_max_dim, s.input_dims),
+				 errdetail("vecdb's hnsw keeps a sparse vector dense; pgvector's takes up to "
+						   "1,000 non-zero elements of any dimension, which vecdb does not yet."),
+				 errhint("An exact ORDER BY over the column works at any dimension.")));
 	/* sq8 codes of bit strings would quantize the bytes as numbers */
 	if (s.quantized() && core::metric_on_bits(s.metric))
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

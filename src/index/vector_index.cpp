@@ -3,6 +3,7 @@
  */
 #include "index/vector_index.h"
 #include "index/page_write.h"
+#include "type/sparsevec.h"
 #include "type/vector.h"
 
 extern "C" {
@@ -107,6 +108,21 @@ index_dims(Relation index)
 
 namespace {
 
+/* out made a unit vector where the metric wants one; false if it cannot
+ * be (a zero vector under cosine). */
+bool
+normalize_for(core::Metric metric, float *out, int dims)
+{
+	if (!core::metric_normalizes(metric))
+		return true;
+	double norm = std::sqrt(static_cast<double>(core::squared_norm(out, dims)));
+	if (norm == 0 || !std::isfinite(norm))
+		return false;
+	for (int i = 0; i < dims; i++)
+		out[i] = static_cast<float>(out[i] / norm);
+	return true;
+}
+
 /* A bit string of dims bits, packed into out's float slots. */
 bool
 prepare_bits(int dims, Datum value, float *out)
@@ -126,6 +142,25 @@ prepare_bits(int dims, Datum value, float *out)
 	return true;
 }
 
+/* A sparse vector of dims dimensions, dense in out. */
+void
+prepare_sparse(int dims, Datum value, float *out)
+{
+	SparseVector *s = datum_get_sparsevec(value);
+	check_expected_dim(dims, s->dim);
+	memset(out, 0, sizeof(float) * dims);
+	const float *values = sparse_values(s);
+	for (int i = 0; i < s->nnz; i++)
+	{
+		if (s->indices[i] < 0 || s->indices[i] >= dims)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED), errmsg("sparsevec index out of bounds")));
+		out[s->indices[i]] = values[i];
+	}
+	if (reinterpret_cast<Pointer>(s) != DatumGetPointer(value))
+		pfree(s);
+}
+
 } // namespace
 
 bool
@@ -133,6 +168,11 @@ prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value
 {
 	if (input == InputType::bit)
 		return prepare_bits(dims, value, out);
+	if (input == InputType::sparsevec)
+	{
+		prepare_sparse(dims, value, out);
+		return normalize_for(metric, out, dims);
+	}
 	/* vector and halfvec share their header, and the size must agree with
 	 * the type the operator class names */
 	Vector *v = datum_get_vector(value);
@@ -149,15 +189,7 @@ prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value
 		memcpy(out, v->x, sizeof(float) * dims);
 	if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value))
 		pfree(v);
-	if (core::metric_normalizes(metric))
-	{
-		double norm = std::sqrt(static_cast<double>(core::squared_norm(out, dims)));
-		if (norm == 0 || !std::isfinite(norm))
-			return false;
-		for (int i = 0; i < dims; i++)
-			out[i] = static_cast<float>(out[i] / norm);
-	}
-	return true;
+	return normalize_for(metric, out, dims);
 }
 
 namespace {

@@ -32,7 +32,8 @@ enum class InputType : uint8
 {
 	vector,
 	halfvec,
-	bit, /* kept packed, 32 bits a float slot (core/metric.h) */
+	bit,       /* kept packed, 32 bits a float slot (core/metric.h) */
+	sparsevec, /* kept dense: at most vector's 16,000 dimensions */
 };
 
 /*
