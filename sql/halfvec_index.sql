@@ -1,5 +1,6 @@
 -- halfvec in hnsw, ivfflat and ivfpq indexes: pgvector's operator class
--- names; the index keeps the values as floats. Recall against exact search
+-- names; hnsw keeps the values as halves, ivfflat and ivfpq as floats.
+-- Recall against exact search
 -- (the operators of halfvec compute in float too, so both rank alike),
 -- inserts, the hot tier, vecdb_index_check, and the widest halfvec.
 -- Only counts and booleans are printed.
@@ -44,6 +45,31 @@ WHERE t.id > 2000 AND (SELECT u.id FROM half_items u ORDER BY u.v <+> t.v LIMIT 
 RESET enable_seqscan;
 SELECT count(*) AS problems FROM vecdb_index_check('half_l1');
 DROP INDEX half_l1;
+
+-- hnsw keeps halves: the index of the same rows as vector is larger by
+-- the vectors' other two bytes a value
+CREATE TABLE half_as_floats AS SELECT id, v::vector(24) AS v FROM half_items;
+CREATE INDEX half_floats_l2 ON half_as_floats USING hnsw (v vector_l2_ops) WITH (streaming = off);
+CREATE INDEX half_halves_l2 ON half_items USING hnsw (v halfvec_l2_ops) WITH (streaming = off);
+SELECT pg_relation_size('half_halves_l2') < 0.85 * pg_relation_size('half_floats_l2') AS halves_smaller;
+-- pgvector's way to halve an index of a vector column: an expression
+CREATE INDEX half_expr ON half_as_floats USING hnsw ((v::halfvec(24)) halfvec_cosine_ops);
+SET enable_seqscan = off;
+SELECT count(*) AS expression_found_own FROM (SELECT id, v FROM half_as_floats WHERE id <= 200) t
+WHERE (SELECT u.id FROM half_as_floats u ORDER BY u.v::halfvec(24) <=> t.v::halfvec(24) LIMIT 1) = t.id;
+RESET enable_seqscan;
+SELECT count(*) AS problems FROM vecdb_index_check('half_expr');
+DROP TABLE half_as_floats;
+DROP INDEX half_halves_l2;
+-- an odd count of halves pads its last slot
+CREATE TABLE half_odd (id int PRIMARY KEY, v halfvec(3));
+INSERT INTO half_odd SELECT i, ARRAY[i, -i, i % 7]::halfvec FROM generate_series(1, 300) i;
+CREATE INDEX ON half_odd USING hnsw (v halfvec_l2_ops);
+SET enable_seqscan = off;
+SELECT count(*) AS odd_found_own FROM half_odd t
+WHERE (SELECT u.id FROM half_odd u ORDER BY u.v <-> t.v LIMIT 1) = t.id;
+RESET enable_seqscan;
+DROP TABLE half_odd;
 
 -- ivfflat with every list probed, and ivfpq with every list and every
 -- candidate re-ranked: the exact answer, in order

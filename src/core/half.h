@@ -33,4 +33,25 @@ void halfs_to_floats(const Half *in, float *out, std::size_t n) noexcept;
 /* Whether halfs_to_floats uses F16C on this CPU (for tests). */
 bool half_conversion_uses_f16c() noexcept;
 
+/*
+ * Distances between two vectors of n halves, summed in float: what an
+ * index that keeps halfvec's halves ranks by (core/metric.h). Chosen once
+ * for the CPU: F16C conversion with AVX2 FMA, or a portable loop.
+ */
+struct HalfKernels
+{
+	float (*l2_squared)(const Half *a, const Half *b, std::size_t n) noexcept;
+	float (*inner_product)(const Half *a, const Half *b, std::size_t n) noexcept;
+	float (*l1)(const Half *a, const Half *b, std::size_t n) noexcept;
+	/* 1 - cos, NaN if either is zero: cosine ranks vectors as they are,
+	 * for a normalized copy rounded to halves would not rank as the
+	 * operator does */
+	float (*cosine_distance)(const Half *a, const Half *b, std::size_t n) noexcept;
+};
+
+const HalfKernels &half_kernels() noexcept;
+/* The portable table, and the F16C one or nullptr without it (for tests). */
+const HalfKernels &half_kernels_portable() noexcept;
+const HalfKernels *half_kernels_f16c() noexcept;
+
 } // namespace vecdb::core

@@ -98,7 +98,7 @@ BuildGraph::bytes_per_element(const GraphShape &shape)
 
 BuildGraph::BuildGraph(unsigned char *base)
 	: base_(base), header_(reinterpret_cast<Header *>(base)),
-	  distance_(ranking_distance(header_->shape.metric))
+	  distance_(ranking_distance(header_->shape.metric, header_->shape.halves))
 {
 }
 

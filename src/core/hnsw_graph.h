@@ -34,6 +34,7 @@ struct GraphShape
 	/* payloads an element may hold, at most BuildGraph::max_payloads: 1
 	 * keeps identical vectors apart */
 	std::uint32_t payload_limit = 3;
+	bool halves = false; /* the dims slots hold halves, two each (metric.h) */
 };
 
 class BuildGraph;

@@ -10,6 +10,12 @@
  * packed in the float slots a vector would use: 32 bits a slot, the last
  * one padded with zeros (stored_floats). Their kernels read the slots as
  * bytes (core/bits.h); nothing reads them as floats.
+ *
+ * An index may keep halfvec's values as halves too, two a float slot (the
+ * last one padded with a zero half), ranked by core/half.h's kernels: the
+ * halves flag of ranking_distance and stored_floats. Such an index keeps
+ * cosine's vectors as they are, not normalized (a unit vector rounded to
+ * halves would not rank as the operator does), and ranks by -cos itself.
  */
 #pragma once
 
@@ -33,10 +39,11 @@ constexpr Metric last_metric = Metric::jaccard;
 
 using DistanceFn = float (*)(const float *a, const float *b, std::size_t n) noexcept;
 
-/* The ranking distance of a metric, with the best kernels of this CPU. */
-DistanceFn ranking_distance(Metric metric) noexcept;
+/* The ranking distance of a metric, with the best kernels of this CPU,
+ * over float slots that hold floats or (halves) pairs of halves. */
+DistanceFn ranking_distance(Metric metric, bool halves = false) noexcept;
 
-/* Whether the index stores and queries unit vectors (cosine). */
+/* Whether the index stores and queries unit vectors (cosine, in floats). */
 constexpr bool
 metric_normalizes(Metric metric)
 {
@@ -51,11 +58,11 @@ metric_on_bits(Metric metric)
 }
 
 /* The float slots a value of dims dimensions (bits, for a bit string)
- * takes in an index. */
+ * takes in an index, which keeps halves if halves. */
 constexpr std::size_t
-stored_floats(Metric metric, std::size_t dims)
+stored_floats(Metric metric, std::size_t dims, bool halves = false)
 {
-	return metric_on_bits(metric) ? (dims + 31) / 32 : dims;
+	return metric_on_bits(metric) ? (dims + 31) / 32 : halves ? (dims + 1) / 2 : dims;
 }
 
 /*

@@ -99,7 +99,8 @@ write_meta(Relation index, const Shape &s, ForkNumber fork)
 	init_page(page, page_meta);
 	MetaPage *meta = meta_of(page);
 	meta->magic = meta_magic;
-	meta->version = s.quantized() ? format_version_quantized : format_version;
+	meta->version =
+		s.quantization != Quantization::none ? format_version_quantized : format_version;
 	meta->dims = static_cast<uint32>(s.input_dims);
 	meta->m = static_cast<uint16>(s.m);
 	meta->ef_construction = static_cast<uint16>(s.ef_construction);
@@ -670,6 +671,7 @@ build(Relation heap, Relation index, IndexInfo *info)
 								 static_cast<uint32>(st.shape.m),
 								 static_cast<uint32>(st.shape.ef_construction), st.shape.metric,
 								 static_cast<uint32>(heaptid_slots(st.shape))};
+	shape.halves = st.shape.halves();
 	Size budget = static_cast<Size>(maintenance_work_mem) * 1024;
 	Size fits = budget / BuildGraph::bytes_per_element(shape);
 	Size wanted = static_cast<Size>(st.count * 1.02) + 64; /* rows may come meanwhile */

@@ -52,6 +52,25 @@ struct Checking
 using Report = pg::CheckReport;
 using pg::report;
 
+/* Whether a vector's values are all numbers: its floats, or its halves;
+ * a bit string's bits always are. */
+bool
+values_finite(const Shape &s, const float *slots)
+{
+	if (s.halves())
+	{
+		auto *halves = reinterpret_cast<const core::Half *>(slots);
+		for (int i = 0; i < s.input_dims; i++)
+			if (!std::isfinite(core::half_to_float(halves[i])))
+				return false;
+		return true;
+	}
+	for (int i = 0; s.slots_hold_floats() && i < s.dims; i++)
+		if (!std::isfinite(slots[i]))
+			return false;
+	return true;
+}
+
 /* The meta page, checked; false if nothing further can be trusted. */
 bool
 check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
@@ -85,7 +104,8 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 	}
 	auto quantization = static_cast<Quantization>(meta.quantization);
 	if ((meta.version == format_version) != (quantization == Quantization::none) ||
-		(quantization != Quantization::none && quantization != Quantization::sq8))
+		(quantization != Quantization::none && quantization != Quantization::sq8 &&
+		 quantization != Quantization::half))
 	{
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has quantization %u in version %u",
 			   meta.quantization, meta.version);
@@ -99,9 +119,8 @@ check_meta(Relation index, Report &r, Shape *shape, Entry *entry)
 		report(r, meta_blkno, InvalidOffsetNumber, "meta page has impossible parameters");
 		return false;
 	}
-	*shape =
-		shape_of_meta(meta.dims, meta.m, meta.ef_construction, static_cast<Metric>(meta.metric));
-	shape->quantization = quantization;
+	*shape = shape_of_meta(meta.dims, meta.m, meta.ef_construction,
+						   static_cast<Metric>(meta.metric), quantization);
 	set_layout(*shape);
 	if (MAXALIGN(element_size(*shape, 0)) > max_element_size)
 	{
@@ -209,13 +228,8 @@ check_pages(Relation index, BlockNumber heap_blocks, const Shape &s, Report &r, 
 					report(r, blkno, off, "vector code has a damaged header");
 				continue;
 			}
-			/* bit strings are bits, not numbers */
-			for (int i = 0; !core::metric_on_bits(s.metric) && i < s.dims; i++)
-				if (!std::isfinite(e->vector[i]))
-				{
-					report(r, blkno, off, "vector holds a non-finite value");
-					break;
-				}
+			if (!values_finite(s, e->vector))
+				report(r, blkno, off, "vector holds a non-finite value");
 		}
 		UnlockReleaseBuffer(buf);
 	}
@@ -240,12 +254,8 @@ check_chains(Relation index, const Shape &s, Report &r, Checking &c)
 				   ItemPointerGetOffsetNumberNoCheck(&where), problem);
 			continue;
 		}
-		for (int i = 0; !core::metric_on_bits(s.metric) && i < s.dims; i++)
-			if (!std::isfinite(c.vector[i]))
-			{
-				report(r, ref_block(ref), ref_offset(ref), "vector holds a non-finite value");
-				break;
-			}
+		if (!values_finite(s, c.vector.data()))
+			report(r, ref_block(ref), ref_offset(ref), "vector holds a non-finite value");
 	}
 }
 

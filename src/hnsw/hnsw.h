@@ -168,6 +168,7 @@ enum class Quantization : uint8
 {
 	none = 0, /* floats */
 	sq8 = 1,  /* 8-bit codes, core/sq8.h */
+	half = 2, /* halfvec's halves as they are, two a float slot (core/metric.h) */
 };
 
 /* The index's parameters, as the meta page records them. */
@@ -183,6 +184,9 @@ struct Shape
 	int input_dims = 0; /* the column's dimensions (bits, for bit), as the meta page keeps them */
 
 	bool quantized() const { return quantization == Quantization::sq8; }
+	bool halves() const { return quantization == Quantization::half; }
+	/* whether the vector slots hold floats, not packed bits or halves */
+	bool slots_hold_floats() const { return !halves() && !core::metric_on_bits(metric); }
 };
 
 /* Heap TIDs an element has room for: identical plain vectors share an
@@ -362,7 +366,8 @@ Entry read_entry(Relation index);
 void init_page(Page page, uint16 flags);
 Shape read_shape(Relation index);
 /* The shape a meta page's fields give: dims is the column's dimensions. */
-Shape shape_of_meta(uint32 dims, int m, int ef_construction, Metric metric);
+Shape shape_of_meta(uint32 dims, int m, int ef_construction, Metric metric,
+					Quantization quantization);
 /* The shape a new index gets from its column, opclass and options. */
 Shape new_shape(Relation index);
 int max_level_for(const Shape &s);
@@ -370,7 +375,7 @@ int max_level_for(const Shape &s);
 inline bool
 prepare_vector(const Shape &s, Datum value, float *out)
 {
-	return prepare_index_vector(s.input, s.metric, s.input_dims, value, out);
+	return prepare_index_vector(s.input, s.metric, s.input_dims, value, out, s.halves());
 }
 /* A page header to trust: bounds in order, our special space, of kind. */
 bool page_is_sound(Page page, uint16 kind);
@@ -579,7 +584,7 @@ constexpr int chunk_min_floats = 64;
 inline tier::Tier
 tier_of(Relation index, const Shape &s)
 {
-	return {index, offsetof(MetaPage, tier), page_id, s.dims, core::metric_on_bits(s.metric)};
+	return {index, offsetof(MetaPage, tier), page_id, s.dims, !s.slots_hold_floats()};
 }
 
 /* insert.cpp: put one vector into the graph on pages (aminsert with

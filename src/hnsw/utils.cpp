@@ -65,13 +65,14 @@ read_shape(Relation index)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not an hnsw index", RelationGetRelationName(index))));
 	}
-	Shape s = shape_of_meta(meta->dims, meta->m, meta->ef_construction,
-							static_cast<Metric>(meta->metric));
-	s.quantization = static_cast<Quantization>(meta->quantization);
+	Shape s =
+		shape_of_meta(meta->dims, meta->m, meta->ef_construction, static_cast<Metric>(meta->metric),
+					  static_cast<Quantization>(meta->quantization));
 	s.input = opclass_support(index).input;
 	/* the version says whether there is a quantization, the field which */
 	bool quantized_ok = version == format_version_quantized
-							? meta->quantization == static_cast<uint8>(Quantization::sq8)
+							? (meta->quantization == static_cast<uint8>(Quantization::sq8) ||
+							   meta->quantization == static_cast<uint8>(Quantization::half))
 							: meta->quantization == static_cast<uint8>(Quantization::none);
 	set_layout(s);
 	UnlockReleaseBuffer(buf);
@@ -249,7 +250,7 @@ constexpr Size element_prefetch_bytes = 1024;
 } // namespace
 
 PageGraph::PageGraph(Relation index, const Shape &shape)
-	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric)),
+	: index_(index), shape_(shape), distance_(core::ranking_distance(shape.metric, shape.halves())),
 	  code_distance_(core::sq8_ranking_distance(shape.metric)), visited_(), pass_(new_pass())
 {
 	if (shape.external || shape.quantized())
@@ -637,9 +638,12 @@ init_element(ElementTuple *e, const Shape &s, int level, int slot_level, const f
 namespace vecdb::hnsw {
 
 Shape
-shape_of_meta(uint32 dims, int m, int ef_construction, Metric metric)
+shape_of_meta(uint32 dims, int m, int ef_construction, Metric metric, Quantization quantization)
 {
-	Shape s{static_cast<int>(core::stored_floats(metric, dims)), m, ef_construction, metric};
+	bool halves = quantization == Quantization::half;
+	Shape s{static_cast<int>(core::stored_floats(metric, dims, halves)), m, ef_construction,
+			metric};
+	s.quantization = quantization;
 	s.input_dims = static_cast<int>(dims);
 	return s;
 }
@@ -649,7 +653,7 @@ new_shape(Relation index)
 {
 	const OpclassSupport &support = opclass_support(index);
 	Shape s = shape_of_meta(static_cast<uint32>(index_dims(index)), default_m,
-							default_ef_construction, support.metric);
+							default_ef_construction, support.metric, Quantization::none);
 	s.input = support.input;
 	if (index->rd_options)
 	{
@@ -657,6 +661,12 @@ new_shape(Relation index)
 		s.m = opts->m;
 		s.ef_construction = opts->ef_construction;
 		s.quantization = static_cast<Quantization>(opts->quantization);
+	}
+	/* halfvec's values stay halves, half the size of floats */
+	if (s.input == InputType::halfvec && s.quantization == Quantization::none)
+	{
+		s.quantization = Quantization::half;
+		s.dims = static_cast<int>(core::stored_floats(s.metric, s.input_dims, true));
 	}
 	if (s.ef_construction < 2 * s.m)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),

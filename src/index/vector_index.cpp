@@ -161,11 +161,45 @@ prepare_sparse(int dims, Datum value, float *out)
 		pfree(s);
 }
 
+/* A halfvec of dims halves, kept as they are in out's float slots; under
+ * cosine, false for a zero vector, which that index does not hold. */
+bool
+prepare_halves(core::Metric metric, int dims, Datum value, float *out)
+{
+	HalfVector *h = datum_get_halfvec(value);
+	check_expected_dim(dims, h->dim);
+	if (VARSIZE(h) != halfvec_size(h->dim))
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+						errmsg("a value of %u bytes is no halfvec of %d dimensions",
+							   static_cast<unsigned>(VARSIZE(h)), h->dim)));
+	Size slots = core::stored_floats(metric, static_cast<Size>(dims), true);
+	auto *halves = reinterpret_cast<core::Half *>(out);
+	halves[2 * slots - 1] = 0; /* the padding of an odd count */
+	memcpy(halves, h->x, sizeof(core::Half) * dims);
+	bool usable = true;
+	if (metric == core::Metric::cosine)
+	{
+		usable = false;
+		for (int i = 0; i < dims && !usable; i++)
+			usable = core::half_to_float(h->x[i]) != 0;
+	}
+	if (reinterpret_cast<Pointer>(h) != DatumGetPointer(value))
+		pfree(h);
+	return usable;
+}
+
 } // namespace
 
 bool
-prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value, float *out)
+prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value, float *out,
+					 bool halves)
 {
+	if (halves)
+	{
+		if (input != InputType::halfvec)
+			elog(ERROR, "only a halfvec index keeps halves");
+		return prepare_halves(metric, dims, value, out);
+	}
 	if (input == InputType::bit)
 		return prepare_bits(dims, value, out);
 	if (input == InputType::sparsevec)

@@ -63,11 +63,12 @@ int index_dims(Relation index);
  * The value to index, a datum of type input, in
  * core::stored_floats(metric, dims) floats at out: a unit vector for
  * cosine. False when it cannot be indexed (a zero vector under cosine);
- * ERROR when its dimensions (bits, for bit) are not dims. Every index
- * keeps floats, so a halfvec index reads as a vector one, and a bit string
- * is packed into them.
+ * ERROR when its dimensions (bits, for bit) are not dims. An index keeps
+ * floats, and a bit string packed into them; with halves, a halfvec keeps
+ * its halves, two a float slot (core::stored_floats says how many).
  */
-bool prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value, float *out);
+bool prepare_index_vector(InputType input, core::Metric metric, int dims, Datum value, float *out,
+						  bool halves = false);
 
 /*
  * Parallel workers to request for a build over heap's rows. PostgreSQL's

@@ -31,7 +31,7 @@ check_item(const Tier &t, const Item *item, BlockNumber blkno, int i, pg::CheckR
 		pg::report(r, blkno, i + 1, "hot row (%u,%u) is also in the cold structure or hot twice",
 				   ItemPointerGetBlockNumber(&item->tid), ItemPointerGetOffsetNumber(&item->tid));
 	/* no INSERT stores one: a merge would carry it into the cold side */
-	for (int d = 0; !t.bits && d < t.dims; d++)
+	for (int d = 0; !t.packed && d < t.dims; d++)
 		if (!std::isfinite(item->vector[d]))
 		{
 			pg::report(r, blkno, i + 1, "hot tier item's vector holds a non-finite value");

@@ -107,7 +107,7 @@ struct Tier
 	Size meta_offset; /* of TierMeta within the meta page's contents */
 	uint16 page_id;
 	int dims;
-	bool bits = false; /* the vectors are bit strings (core/metric.h), not numbers */
+	bool packed = false; /* the slots pack bits or halves (core/metric.h), not floats */
 };
 
 /* The tier of an index, where its access method says it is

@@ -115,3 +115,72 @@ TEST(Half, RoundsToNearestEven)
 }
 
 } // namespace
+
+/* The distance kernels over halves: every table this CPU runs against a
+ * double-precision sum of the same converted values, at lengths that meet
+ * each tail of the 8-wide loop. */
+TEST(HalfKernels, MatchAReferenceSum)
+{
+	std::vector<const HalfKernels *> tables{&half_kernels_portable()};
+	if (half_kernels_f16c() != nullptr)
+		tables.push_back(half_kernels_f16c());
+	std::mt19937 rng(3);
+	std::uniform_real_distribution<float> value(-4.0f, 4.0f);
+	for (std::size_t n : {0, 1, 7, 8, 9, 15, 16, 17, 100, 1536})
+	{
+		std::vector<Half> a(n), b(n);
+		for (std::size_t i = 0; i < n; i++)
+		{
+			ASSERT_TRUE(float_to_half(value(rng), &a[i]));
+			ASSERT_TRUE(float_to_half(value(rng), &b[i]));
+		}
+		double l2 = 0, ip = 0, l1 = 0;
+		for (std::size_t i = 0; i < n; i++)
+		{
+			double x = half_to_float(a[i]), y = half_to_float(b[i]);
+			l2 += (x - y) * (x - y);
+			ip += x * y;
+			l1 += std::fabs(x - y);
+		}
+		for (const HalfKernels *k : tables)
+		{
+			double tolerance = 1e-5 * (1 + l2 + l1 + std::fabs(ip)) + 1e-6 * n;
+			EXPECT_NEAR(k->l2_squared(a.data(), b.data(), n), l2, tolerance) << n;
+			EXPECT_NEAR(k->inner_product(a.data(), b.data(), n), ip, tolerance) << n;
+			EXPECT_NEAR(k->l1(a.data(), b.data(), n), l1, tolerance) << n;
+		}
+	}
+}
+
+TEST(HalfKernels, CosineMatchesAReferenceAndIsNaNForZero)
+{
+	std::vector<const HalfKernels *> tables{&half_kernels_portable()};
+	if (half_kernels_f16c() != nullptr)
+		tables.push_back(half_kernels_f16c());
+	std::mt19937 rng(5);
+	std::uniform_real_distribution<float> value(-4.0f, 4.0f);
+	for (std::size_t n : {1, 7, 8, 9, 17, 100, 1536})
+	{
+		std::vector<Half> a(n), b(n), zero(n, 0);
+		for (std::size_t i = 0; i < n; i++)
+		{
+			ASSERT_TRUE(float_to_half(value(rng), &a[i]));
+			ASSERT_TRUE(float_to_half(value(rng), &b[i]));
+		}
+		double dot = 0, na = 0, nb = 0;
+		for (std::size_t i = 0; i < n; i++)
+		{
+			double x = half_to_float(a[i]), y = half_to_float(b[i]);
+			dot += x * y;
+			na += x * x;
+			nb += y * y;
+		}
+		double expected = 1 - dot / std::sqrt(na * nb);
+		for (const HalfKernels *k : tables)
+		{
+			EXPECT_NEAR(k->cosine_distance(a.data(), b.data(), n), expected, 1e-5) << n;
+			EXPECT_NEAR(k->cosine_distance(a.data(), a.data(), n), 0.0, 1e-5) << n;
+			EXPECT_TRUE(std::isnan(k->cosine_distance(a.data(), zero.data(), n))) << n;
+		}
+	}
+}

@@ -1,12 +1,17 @@
 #!/usr/bin/python3
-"""Binary quantization with re-ranking against a plain hnsw index, in one run.
+"""Compact hnsw indexes beside a plain one, in one run: halfvec and binary
+quantization with re-ranking, as pgvector's users write them.
 
-pgvector's users index binary_quantize(v)::bit(n) with bit_hamming_ops and
-re-rank a few candidates by the exact distance. This measures that plan
-beside an hnsw index over the vectors themselves, on the same rows and
-queries, against exact answers computed here with numpy:
+- halfvec: an expression index over v::halfvec(n) with halfvec_*_ops, whose
+  elements keep halves;
+- binary quantization: an index over binary_quantize(v)::bit(n) with
+  bit_hamming_ops, whose nearest candidates are re-ranked by the exact
+  distance.
 
-    bench/bq_rerank.py --dsn "host=/tmp/x port=5499 dbname=postgres" \\
+Each is measured beside an hnsw index over the vectors themselves, on the
+same rows and queries, against exact answers computed here with numpy:
+
+    bench/compact.py --dsn "host=/tmp/x port=5499 dbname=postgres" \\
         --dataset synthetic:n=100000,d=100,normalize=1 --candidates 40,100,200
 
 It needs a running server with vecdb installed (bench/run starts its own;
@@ -107,6 +112,14 @@ def main():
                       queries, truth, args.k, {"vecdb.hnsw_ef_search": args.ef})
     rows.append((f"hnsw {opclass}, ef_search {args.ef}", recall, qps, size, t))
     conn.execute("DROP INDEX bq_bench_v")
+
+    half = f"v::halfvec({dims})"
+    t = build(conn, f"CREATE INDEX bq_bench_h ON bq_bench USING hnsw (({half}) halfvec{opclass[6:]})")
+    size = conn.execute("SELECT pg_relation_size('bq_bench_h')").fetchone()[0]
+    recall, qps = run(conn, f"SELECT id FROM bq_bench ORDER BY {half} {op} %s::halfvec({dims}) LIMIT {args.k}",
+                      queries, truth, args.k, {"vecdb.hnsw_ef_search": args.ef})
+    rows.append((f"hnsw halfvec{opclass[6:]} on v::halfvec, ef_search {args.ef}", recall, qps, size, t))
+    conn.execute("DROP INDEX bq_bench_h")
 
     bits = f"binary_quantize(v)::bit({dims})"
     t = build(conn, f"CREATE INDEX bq_bench_b ON bq_bench USING hnsw (({bits}) bit_hamming_ops)")
