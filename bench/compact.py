@@ -106,20 +106,17 @@ def main():
     conn.execute("SET maintenance_work_mem = '2GB'")
     load(conn, base)
     rows = []
-    t = build(conn, f"CREATE INDEX bq_bench_v ON bq_bench USING hnsw (v {opclass})")
-    size = conn.execute("SELECT pg_relation_size('bq_bench_v')").fetchone()[0]
-    recall, qps = run(conn, f"SELECT id FROM bq_bench ORDER BY v {op} %s::vector LIMIT {args.k}",
-                      queries, truth, args.k, {"vecdb.hnsw_ef_search": args.ef})
-    rows.append((f"hnsw {opclass}, ef_search {args.ef}", recall, qps, size, t))
-    conn.execute("DROP INDEX bq_bench_v")
-
     half = f"v::halfvec({dims})"
-    t = build(conn, f"CREATE INDEX bq_bench_h ON bq_bench USING hnsw (({half}) halfvec{opclass[6:]})")
-    size = conn.execute("SELECT pg_relation_size('bq_bench_h')").fetchone()[0]
-    recall, qps = run(conn, f"SELECT id FROM bq_bench ORDER BY {half} {op} %s::halfvec({dims}) LIMIT {args.k}",
-                      queries, truth, args.k, {"vecdb.hnsw_ef_search": args.ef})
-    rows.append((f"hnsw halfvec{opclass[6:]} on v::halfvec, ef_search {args.ef}", recall, qps, size, t))
-    conn.execute("DROP INDEX bq_bench_h")
+    for name, key, query in (
+            (f"hnsw {opclass}", f"v {opclass}", f"v {op} %s::vector"),
+            (f"hnsw halfvec{opclass[6:]} on v::halfvec", f"({half}) halfvec{opclass[6:]}",
+             f"{half} {op} %s::halfvec({dims})")):
+        t = build(conn, f"CREATE INDEX bq_bench_i ON bq_bench USING hnsw ({key})")
+        size = conn.execute("SELECT pg_relation_size('bq_bench_i')").fetchone()[0]
+        recall, qps = run(conn, f"SELECT id FROM bq_bench ORDER BY {query} LIMIT {args.k}",
+                          queries, truth, args.k, {"vecdb.hnsw_ef_search": args.ef})
+        rows.append((f"{name}, ef_search {args.ef}", recall, qps, size, t))
+        conn.execute("DROP INDEX bq_bench_i")
 
     bits = f"binary_quantize(v)::bit({dims})"
     t = build(conn, f"CREATE INDEX bq_bench_b ON bq_bench USING hnsw (({bits}) bit_hamming_ops)")
